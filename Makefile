@@ -1,0 +1,51 @@
+# The two commands a new user needs: `make demo` and `make test`.
+# Everything else they depend on is installed by `make tools` into ./bin.
+
+SHELL        := /usr/bin/env bash
+BIN          := $(CURDIR)/bin
+export PATH  := $(BIN):$(PATH)
+export CHECKPOINT_DISABLE := 1
+GO_PACKAGES  := ./...
+
+.PHONY: tools build install-provider demo demo-down test test-unit test-acc lint generate check-generate bench clean
+
+tools: ## install pinned tools into ./bin; check moto and PostgreSQL
+	@scripts/tools.sh
+
+build: ## build the provider and pivotctl into ./bin
+	go build -o $(BIN)/terraform-provider-pivot .
+	go build -o $(BIN)/pivotctl ./cmd/pivotctl
+
+install-provider: build ## put the provider in the filesystem mirror Terraform reads
+	@scripts/install-provider.sh
+
+demo: tools install-provider ## apply the demo configuration on the local platform stack
+	@scripts/demo.sh
+
+demo-down: build ## destroy the demo and stop the local platform stack
+	@scripts/demo.sh down
+
+test: tools lint test-go ## everything CI runs
+
+test-go: build install-provider ## unit, acceptance (TF_ACC=1) and end-to-end tests
+	TF_ACC=1 go test -count=1 -timeout 25m $(GO_PACKAGES)
+
+lint: ## vet, golangci-lint, terraform fmt/validate, actionlint, buf, generated files
+	go vet $(GO_PACKAGES)
+	golangci-lint run --timeout 10m $(GO_PACKAGES)
+	@scripts/lint-terraform.sh
+	actionlint
+	@scripts/lint-proto.sh
+
+generate: ## regenerate protobuf code and provider docs
+	@scripts/generate.sh
+
+check-generate: generate ## fail when generated files differ from the committed ones
+	@git diff --compact-summary --exit-code -- docs services proto || \
+		(echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
+
+bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)/terraform-provider-pivot $(BIN)/pivotctl dist .pivot

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pivotapp/platform/internal/localstack"
+)
+
+// defaultLocalDir is where the stack keeps its state unless PIVOT_LOCAL_DIR
+// or --dir says otherwise; it is git-ignored.
+const defaultLocalDir = ".pivot/local"
+
+func newLocalCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "local",
+		Short: "Run the local platform stack (moto, nats-server, PostgreSQL, Cloudflare emulator)",
+	}
+	def := os.Getenv("PIVOT_LOCAL_DIR")
+	if def == "" {
+		def = defaultLocalDir
+	}
+	cmd.PersistentFlags().StringVar(&dir, "dir", def, "state folder of the stack (env PIVOT_LOCAL_DIR)")
+
+	var envFile string
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start the stack in the background; a no-op if it already runs",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find own binary: %w", err)
+			}
+			progress := func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), "local: "+format+"\n", a...) }
+			progress("starting the local platform stack in %s", abs)
+			st, started, err := localstack.Up(cmd.Context(), abs, []string{self, "local", "serve", "--dir", abs}, progress)
+			if err != nil {
+				return err
+			}
+			if !started {
+				progress("already running (pid %d); nothing to do", st.PID)
+			}
+			path := envFile
+			if path == "" {
+				path = filepath.Join(abs, "env")
+			}
+			if err := os.WriteFile(path, []byte(envText(st.Endpoints, true)), 0o644); err != nil {
+				return fmt.Errorf("write env file: %w", err)
+			}
+			printEndpoints(cmd.OutOrStdout(), st)
+			fmt.Fprintf(cmd.OutOrStdout(), "\nenv file: %s\n  load it with: set -a; . %s; set +a\n", path, path)
+			return nil
+		},
+	}
+	up.Flags().StringVar(&envFile, "env-file", "", "where to write the env file (default <dir>/env)")
+
+	serve := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the stack in the foreground (what `up` starts in the background)",
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return localstack.Serve(cmd.Context(), localstack.Options{Dir: dir, Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }})
+		},
+	}
+
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the stack and remove its data",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := localstack.Down(dir); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "local: stopped; removed %s\n", dir)
+			return nil
+		},
+	}
+
+	var asJSON bool
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the stack runs and where",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := localstack.ReadState(dir)
+			if errors.Is(err, os.ErrNotExist) {
+				return errors.New("not running; start it with `pivotctl local up`")
+			}
+			if err != nil {
+				return err
+			}
+			if err := st.Healthy(); err != nil {
+				return fmt.Errorf("unhealthy: %w; restart with `pivotctl local down && pivotctl local up`", err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			printEndpoints(cmd.OutOrStdout(), st)
+			return nil
+		},
+	}
+	status.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON")
+
+	env := &cobra.Command{
+		Use:   "env",
+		Short: "Print the stack's environment variables (eval \"$(pivotctl local env)\")",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := localstack.ReadState(dir)
+			if err != nil {
+				return errors.New("not running; start it with `pivotctl local up`")
+			}
+			fmt.Fprint(cmd.OutOrStdout(), envText(st.Endpoints, true))
+			return nil
+		},
+	}
+	cmd.AddCommand(up, serve, down, status, env)
+	return cmd
+}
+
+func envText(e localstack.Endpoints, export bool) string {
+	var out string
+	for _, kv := range e.Env() {
+		if export {
+			out += "export "
+		}
+		out += fmt.Sprintf("%s=%q\n", kv[0], kv[1])
+	}
+	return out
+}
+
+func printEndpoints(w io.Writer, st localstack.State) {
+	e := st.Endpoints
+	fmt.Fprintf(w, "local platform stack (pid %d, since %s)\n", st.PID, st.StartedAt.Format("15:04:05"))
+	fmt.Fprintf(w, "  aws (moto):          %s\n", e.AWS)
+	fmt.Fprintf(w, "  nats (jetstream):    %s\n", e.NATS)
+	if e.PostgresAdminURL != "" {
+		fmt.Fprintf(w, "  postgres (aurora):   %s\n", e.PostgresAdminURL)
+	}
+	fmt.Fprintf(w, "  cloudflare (api v4): %s\n", e.CloudflareURL)
+	for name, id := range e.Zones {
+		fmt.Fprintf(w, "    zone %s: %s\n", name, id)
+	}
+}
+

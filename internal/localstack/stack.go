@@ -1,0 +1,143 @@
+// Package localstack runs the local platform stack: moto for AWS, an
+// embedded nats-server with JetStream, a throwaway PostgreSQL cluster for
+// Aurora, and the Cloudflare API emulator. The demo, the tests and local
+// development all use it; nothing in it reaches the internet.
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pivotapp/platform/internal/cfemu"
+)
+
+// Local stand-in defaults. Moto accepts any credentials; its default
+// account is 123456789012.
+const (
+	Region          = "us-east-1"
+	AccessKeyID     = "test"
+	SecretAccessKey = "test"
+	DefaultAccount  = "123456789012"
+	CloudflareToken = "pivot-local-token"
+	DefaultZone     = "pivot.app"
+)
+
+// Options configures Start.
+type Options struct {
+	Dir   string   // state folder: logs, Postgres data, JetStream store
+	Zones []string // Cloudflare zones to create; default DefaultZone
+	// Skip* leave a component out, for callers that need only part.
+	SkipPostgres bool
+	Logf         func(format string, a ...any) // progress; nil is quiet
+}
+
+// Stack is a running local platform stack.
+type Stack struct {
+	Dir        string
+	Moto       *Moto
+	NATS       *NATS
+	Postgres   *Postgres
+	Cloudflare *cfemu.Server
+	Zones      map[string]string // zone name -> ID
+}
+
+// Start brings every component up; on failure it stops what it started.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	if opts.Dir == "" {
+		return nil, errors.New("start local stack: Dir is required")
+	}
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create stack dir: %w", err)
+	}
+	s := &Stack{Dir: opts.Dir, Zones: map[string]string{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	logf("starting moto (AWS)")
+	if s.Moto, err = StartMoto(ctx, MotoOptions{LogFile: filepath.Join(opts.Dir, "moto.log")}); err != nil {
+		return nil, err
+	}
+	logf("starting nats-server (JetStream)")
+	if s.NATS, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream")}); err != nil {
+		return nil, err
+	}
+	if !opts.SkipPostgres {
+		logf("starting PostgreSQL (Aurora stand-in)")
+		if s.Postgres, err = StartPostgres(ctx, PostgresOptions{Dir: filepath.Join(opts.Dir, "postgres"), LogFile: filepath.Join(opts.Dir, "postgres.log")}); err != nil {
+			return nil, err
+		}
+	}
+	logf("starting Cloudflare API emulator")
+	if s.Cloudflare, err = cfemu.Start(cfemu.Options{APIToken: CloudflareToken}); err != nil {
+		return nil, fmt.Errorf("start cloudflare emulator: %w", err)
+	}
+	zones := opts.Zones
+	if len(zones) == 0 {
+		zones = []string{DefaultZone}
+	}
+	for _, z := range zones {
+		zone, err := s.Cloudflare.AddZone(z)
+		if err != nil {
+			return nil, fmt.Errorf("add zone %s: %w", z, err)
+		}
+		s.Zones[z] = zone.ID
+	}
+	return s, nil
+}
+
+// Stop stops every component, in reverse order of start.
+func (s *Stack) Stop() {
+	if s.Cloudflare != nil {
+		_ = s.Cloudflare.Close()
+	}
+	s.Postgres.Stop()
+	s.NATS.Stop()
+	s.Moto.Stop()
+}
+
+// Endpoints is what clients need to reach the stack; pivotctl persists it.
+type Endpoints struct {
+	AWS              string            `json:"aws"`
+	NATS             string            `json:"nats"`
+	PostgresAdminURL string            `json:"postgres_admin_url,omitempty"`
+	CloudflareURL    string            `json:"cloudflare_url"`
+	Zones            map[string]string `json:"zones"`
+}
+
+// Endpoints returns the running stack's addresses.
+func (s *Stack) Endpoints() Endpoints {
+	e := Endpoints{AWS: s.Moto.Endpoint, NATS: s.NATS.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
+	if s.Postgres != nil {
+		e.PostgresAdminURL = s.Postgres.URL("postgres")
+	}
+	return e
+}
+
+// Env returns the variables the provider, Terraform, the AWS CLI and the
+// services read, in a stable order.
+func (e Endpoints) Env() [][2]string {
+	env := [][2]string{
+		{"AWS_ENDPOINT_URL", e.AWS},
+		{"AWS_REGION", Region},
+		{"AWS_DEFAULT_REGION", Region},
+		{"AWS_ACCESS_KEY_ID", AccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", SecretAccessKey},
+		{"NATS_URL", e.NATS},
+		{"CLOUDFLARE_API_TOKEN", CloudflareToken},
+		{"CLOUDFLARE_BASE_URL", e.CloudflareURL},
+	}
+	if e.PostgresAdminURL != "" {
+		env = append(env, [2]string{"PIVOT_POSTGRES_ADMIN_URL", e.PostgresAdminURL})
+	}
+	return env
+}

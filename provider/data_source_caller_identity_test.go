@@ -1,0 +1,143 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/localstack"
+)
+
+func TestAccCallerIdentity_assumeRole(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderConfig(a.ProviderBlock()) + `data "pivot_caller_identity" "this" {}`,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.this", tfjsonpath.New("account_id"), knownvalue.StringExact(a.AccountID)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.this", tfjsonpath.New("region"), knownvalue.StringExact(localstack.Region)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.this", tfjsonpath.New("arn"),
+					knownvalue.StringRegexp(regexp.MustCompile(`^arn:aws:sts::`+a.AccountID+`:assumed-role/pivot-acc/pivot$`))),
+			},
+		}},
+	})
+}
+
+// Two provider configurations with different assume_role targets act in two
+// different accounts; so does one provider with two target blocks.
+func TestAccCallerIdentity_twoTargets(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	other := acctest.NewAccountID(t)
+	third := acctest.NewAccountID(t)
+	cfg := acctest.ProviderConfig(a.ProviderBlock()) + fmt.Sprintf(`
+provider "pivot" {
+  alias = "other"
+  aws {
+    region     = %[1]q
+    endpoint   = %[2]q
+    access_key = "test"
+    secret_key = "test"
+    assume_role {
+      role_arn     = %[3]q
+      external_id  = "tenant-ext-id"
+      session_name = "ci"
+    }
+  }
+}
+
+data "pivot_caller_identity" "mine" {}
+
+data "pivot_caller_identity" "other" {
+  provider = pivot.other
+}
+
+data "pivot_caller_identity" "third" {
+  target {
+    role_arn = %[4]q
+  }
+}
+`, localstack.Region, a.Endpoint, acctest.RoleARN(other), acctest.RoleARN(third))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.mine", tfjsonpath.New("account_id"), knownvalue.StringExact(a.AccountID)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.other", tfjsonpath.New("account_id"), knownvalue.StringExact(other)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.other", tfjsonpath.New("arn"),
+					knownvalue.StringRegexp(regexp.MustCompile(`assumed-role/pivot-acc/ci$`))),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.third", tfjsonpath.New("account_id"), knownvalue.StringExact(third)),
+			},
+		}},
+	})
+}
+
+func TestAccProvider_invalidConfig(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		block string
+		want  string
+	}{
+		"role arn": {`aws {
+    region = "us-east-1"
+    assume_role {
+      role_arn = "arn:aws:iam::12345:role/x"
+    }
+  }`, `(?s)Invalid Role ARN.*expected arn:aws:iam::<12-digit account>:role/<name>`},
+		"endpoint":    {`aws { endpoint = "localhost:5000" }`, `(?s)Invalid AWS Endpoint.*not an http\(s\) URL`},
+		"account ids": {`aws { allowed_account_ids = ["abc"] }`, `(?s)Invalid Account ID.*"abc" is not a 12-digit AWS account ID`},
+		"cloudflare":  {`cloudflare { base_url = "ftp://x" }`, `(?s)Invalid Cloudflare Base URL`},
+		"postgres":    {`postgres { admin_url = "mysql://x" }`, `(?s)Invalid Postgres Admin URL.*postgres://`},
+		"nats url":    {`nats { servers = ["http://x:4222"] }`, `(?s)Invalid NATS Connection.*is not a NATS URL`},
+		"nats auth":   {`nats { 
+    servers = ["nats://127.0.0.1:4222"]
+    user = "a"
+  }`, `(?s)Invalid NATS Connection.*user and password must be set together`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config:      acctest.ProviderConfig(tc.block) + `data "pivot_caller_identity" "this" {}`,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// A provider that is never asked for AWS makes no AWS call, and one whose
+// allow-list excludes the target account refuses to act there.
+func TestAccCallerIdentity_allowedAccounts(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := acctest.ProviderConfig(fmt.Sprintf(`
+  aws {
+    region     = %[1]q
+    endpoint   = %[2]q
+    access_key = "test"
+    secret_key = "test"
+    allowed_account_ids = ["111111111111"]
+    assume_role {
+      role_arn = %[3]q
+    }
+  }`, localstack.Region, a.Endpoint, acctest.RoleARN(a.AccountID))) + `data "pivot_caller_identity" "this" {}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      cfg,
+			ExpectError: regexp.MustCompile(`account ` + a.AccountID + ` is not in allowed_account_ids`),
+		}},
+	})
+}
