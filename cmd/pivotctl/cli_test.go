@@ -140,6 +140,10 @@ func TestTenant(t *testing.T) {
 	if err != nil || !strings.Contains(out, "acme") || !strings.Contains(out, "111111111111") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
+	out, err = runCtl(t, "tenant", "list", "--json", "--repo", root)
+	if err != nil || strings.TrimSpace(out) != `["acme"]` {
+		t.Fatalf("list --json: %v\n%s", err, out)
+	}
 }
 
 func TestAffected(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -49,6 +50,7 @@ func newTenantCmd() *cobra.Command {
 	_ = add.MarkFlagRequired("account-id")
 	_ = add.MarkFlagRequired("region")
 
+	var listJSON bool
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List tenants",
@@ -61,6 +63,13 @@ func newTenantCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if listJSON {
+				names := []string{}
+				for _, t := range ts {
+					names = append(names, t.Name)
+				}
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(names)
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tACCOUNT\tREGION\tDOMAIN\tPROTECTED")
 			for _, t := range ts {
@@ -69,6 +78,8 @@ func newTenantCmd() *cobra.Command {
 			return w.Flush()
 		},
 	}
+
+	list.Flags().BoolVar(&listJSON, "json", false, "print the names as a JSON array (for a GitHub Actions matrix)")
 
 	remove := &cobra.Command{
 		Use:   "remove <name>",
