@@ -31,16 +31,47 @@ func TestAccCallerIdentity_assumeRole(t *testing.T) {
 	})
 }
 
-// Two provider configurations with different assume_role targets act in two
-// different accounts; so does one provider with two target blocks.
+// Two target blocks act in two different accounts, each reached from the
+// provider's own assume_role session.
 func TestAccCallerIdentity_twoTargets(t *testing.T) {
 	t.Parallel()
 	a := acctest.NewAWS(t)
 	other := acctest.NewAccountID(t)
 	third := acctest.NewAccountID(t)
 	cfg := acctest.ProviderConfig(a.ProviderBlock()) + fmt.Sprintf(`
-provider "pivot" {
-  alias = "other"
+data "pivot_caller_identity" "mine" {}
+
+data "pivot_caller_identity" "other" {
+  target {
+    role_arn    = %[1]q
+    external_id = "tenant-ext-id"
+  }
+}
+
+data "pivot_caller_identity" "third" {
+  target {
+    role_arn = %[2]q
+  }
+}
+`, acctest.RoleARN(other), acctest.RoleARN(third))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.mine", tfjsonpath.New("account_id"), knownvalue.StringExact(a.AccountID)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.other", tfjsonpath.New("account_id"), knownvalue.StringExact(other)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.third", tfjsonpath.New("account_id"), knownvalue.StringExact(third)),
+			},
+		}},
+	})
+}
+
+// The provider's assume_role honours session_name and external_id.
+func TestAccCallerIdentity_sessionName(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := acctest.ProviderConfig(fmt.Sprintf(`
   aws {
     region     = %[1]q
     endpoint   = %[2]q
@@ -51,31 +82,14 @@ provider "pivot" {
       external_id  = "tenant-ext-id"
       session_name = "ci"
     }
-  }
-}
-
-data "pivot_caller_identity" "mine" {}
-
-data "pivot_caller_identity" "other" {
-  provider = pivot.other
-}
-
-data "pivot_caller_identity" "third" {
-  target {
-    role_arn = %[4]q
-  }
-}
-`, localstack.Region, a.Endpoint, acctest.RoleARN(other), acctest.RoleARN(third))
+  }`, localstack.Region, a.Endpoint, acctest.RoleARN(a.AccountID))) + `data "pivot_caller_identity" "this" {}`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config: cfg,
 			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownValue("data.pivot_caller_identity.mine", tfjsonpath.New("account_id"), knownvalue.StringExact(a.AccountID)),
-				statecheck.ExpectKnownValue("data.pivot_caller_identity.other", tfjsonpath.New("account_id"), knownvalue.StringExact(other)),
-				statecheck.ExpectKnownValue("data.pivot_caller_identity.other", tfjsonpath.New("arn"),
-					knownvalue.StringRegexp(regexp.MustCompile(`assumed-role/pivot-acc/ci$`))),
-				statecheck.ExpectKnownValue("data.pivot_caller_identity.third", tfjsonpath.New("account_id"), knownvalue.StringExact(third)),
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.this", tfjsonpath.New("arn"),
+					knownvalue.StringExact("arn:aws:sts::"+a.AccountID+":assumed-role/pivot-acc/ci")),
 			},
 		}},
 	})
@@ -92,13 +106,13 @@ func TestAccProvider_invalidConfig(t *testing.T) {
     assume_role {
       role_arn = "arn:aws:iam::12345:role/x"
     }
-  }`, `(?s)Invalid Role ARN.*expected arn:aws:iam::<12-digit account>:role/<name>`},
+  }`, `(?s)Invalid Role ARN.*expected\s+arn:aws:iam::<12-digit\s+account>:role/<name>`},
 		"endpoint":    {`aws { endpoint = "localhost:5000" }`, `(?s)Invalid AWS Endpoint.*not an http\(s\) URL`},
 		"account ids": {`aws { allowed_account_ids = ["abc"] }`, `(?s)Invalid Account ID.*"abc" is not a 12-digit AWS account ID`},
 		"cloudflare":  {`cloudflare { base_url = "ftp://x" }`, `(?s)Invalid Cloudflare Base URL`},
 		"postgres":    {`postgres { admin_url = "mysql://x" }`, `(?s)Invalid Postgres Admin URL.*postgres://`},
 		"nats url":    {`nats { servers = ["http://x:4222"] }`, `(?s)Invalid NATS Connection.*is not a NATS URL`},
-		"nats auth":   {`nats { 
+		"nats auth": {`nats { 
     servers = ["nats://127.0.0.1:4222"]
     user = "a"
   }`, `(?s)Invalid NATS Connection.*user and password must be set together`},
@@ -137,7 +151,7 @@ func TestAccCallerIdentity_allowedAccounts(t *testing.T) {
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      cfg,
-			ExpectError: regexp.MustCompile(`account ` + a.AccountID + ` is not in allowed_account_ids`),
+			ExpectError: acctest.ErrorText("account "+a.AccountID+" is not in allowed_account_ids", "add it there or target another account"),
 		}},
 	})
 }

@@ -44,8 +44,10 @@ var (
 	extraDataSources []func() datasource.DataSource
 )
 
-func registerResource(f func() resource.Resource)       { extraResources = append(extraResources, f) }
-func registerDataSource(f func() datasource.DataSource) { extraDataSources = append(extraDataSources, f) }
+func registerResource(f func() resource.Resource) { extraResources = append(extraResources, f) }
+func registerDataSource(f func() datasource.DataSource) {
+	extraDataSources = append(extraDataSources, f)
+}
 
 type pivotProvider struct {
 	version string

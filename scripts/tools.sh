@@ -16,7 +16,7 @@ TOOLS=(
   "actionlint github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
   "tfplugindocs github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs@v0.25.0"
   "golangci-lint github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0"
-  "goreleaser github.com/goreleaser/goreleaser/v2@v2.18.2"
+  "goreleaser github.com/goreleaser/goreleaser/v2@v2.16.0"
 )
 
 did=0

@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -198,4 +199,14 @@ func CloudflareBlock(s *cfemu.Server) string {
 // PostgresBlock renders the provider's postgres block.
 func PostgresBlock(p *localstack.Postgres) string {
 	return fmt.Sprintf("  postgres {\n    admin_url = %q\n  }\n", p.URL("postgres"))
+}
+
+// ErrorText matches an error message however Terraform wraps its lines:
+// the words must appear in order, any run of whitespace between them.
+func ErrorText(parts ...string) *regexp.Regexp {
+	quoted := make([]string, len(parts))
+	for i, p := range parts {
+		quoted[i] = strings.Join(strings.Fields(regexp.QuoteMeta(p)), `\s+`)
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(quoted, `.*`))
 }

@@ -72,9 +72,6 @@ func startMoto(ctx context.Context, bin string, port int, opts MotoOptions) (*Mo
 	}
 	cmd.Env = append(os.Environ(),
 		"MOTO_ECS_SERVICE_RUNNING="+strconv.Itoa(running),
-		// Moto's IAM does not enforce policies by default; keep it that way so
-		// the stand-in behaves like an administrator session.
-		"INITIAL_NO_AUTH_ACTION_COUNT=-1",
 	)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if opts.LogFile != "" {

@@ -1,0 +1,193 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/release"
+)
+
+func testAccReleaseConfig(a acctest.AWS, images string, extra string) string {
+	return acctest.ProviderConfig(a.ProviderBlock()) + fmt.Sprintf(`
+resource "pivot_release" "staging" {
+  name   = "staging"
+  images = %[1]s
+  %[2]s
+}
+
+data "pivot_release" "staging" {
+  name       = pivot_release.staging.name
+  depends_on = [pivot_release.staging]
+}
+`, images, extra)
+}
+
+func TestAccRelease_lifecycle(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	ctx := context.Background()
+	store := release.NewStore(a.Config(t))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			if _, err := store.Get(ctx, "staging"); err == nil {
+				return fmt.Errorf("release staging still recorded after destroy")
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			// Create and read back through the data source.
+			{
+				Config: testAccReleaseConfig(a, `{ messenger = "aaa111", friend = "bbb222" }`, ""),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("pivot_release.staging", tfjsonpath.New("version"), knownvalue.Int64Exact(1)),
+					statecheck.ExpectKnownValue("data.pivot_release.staging", tfjsonpath.New("images"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"messenger": knownvalue.StringExact("aaa111"), "friend": knownvalue.StringExact("bbb222")})),
+				},
+			},
+			// Import by name.
+			{ResourceName: "pivot_release.staging", ImportState: true, ImportStateId: "staging", ImportStateVerify: true,
+				// The target block is configuration only; nothing in the record says which role wrote it.
+				ImportStateVerifyIgnore: []string{"target"}},
+			// A bump updates in place and raises the version.
+			{
+				Config: testAccReleaseConfig(a, `{ messenger = "ccc333", friend = "bbb222" }`, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pivot_release.staging", plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("pivot_release.staging", tfjsonpath.New("version"), knownvalue.Int64Exact(2)),
+				},
+				Check: func(*terraform.State) error {
+					rec, err := store.Get(ctx, "staging")
+					if err != nil || rec.Images["messenger"] != "ccc333" {
+						return fmt.Errorf("record after bump: %+v, %v", rec, err)
+					}
+					return nil
+				},
+			},
+			// Drift: a record edited out of band is put back.
+			{
+				PreConfig: func() {
+					if _, err := store.Put(ctx, release.Record{Name: "staging", Images: map[string]string{"messenger": "tampered"}}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccReleaseConfig(a, `{ messenger = "ccc333", friend = "bbb222" }`, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pivot_release.staging", plancheck.ResourceActionUpdate),
+				}},
+			},
+			// Deleted out of band: plans as a create.
+			{
+				PreConfig: func() {
+					if err := store.Delete(ctx, "staging"); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccReleaseConfig(a, `{ messenger = "ccc333", friend = "bbb222" }`, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pivot_release.staging", plancheck.ResourceActionCreate),
+				}},
+			},
+		},
+	})
+}
+
+// A release is written only when every service runs its tag, steady.
+func TestAccRelease_verify(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	ctx := context.Background()
+	cfg := a.Config(t)
+	client := ecs.NewFromConfig(cfg)
+	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("staging")}); err != nil {
+		t.Fatal(err)
+	}
+	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("staging-messenger"), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("123.dkr.ecr.us-east-1.amazonaws.com/pivot/messenger:aaa111"), Essential: aws.Bool(true)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("staging"), ServiceName: aws.String("messenger"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      testAccReleaseConfig(a, `{ messenger = "bbb222", friend = "aaa111" }`, `verify_cluster = "staging"`),
+				ExpectError: regexp.MustCompile(`(?s)Release Not Verified.*friend: no active service in cluster staging.*messenger: runs no image tagged bbb222.*Nothing was recorded`),
+			},
+			{
+				Config: testAccReleaseConfig(a, `{ messenger = "aaa111" }`, `verify_cluster = "staging"`),
+				Check: func(*terraform.State) error {
+					out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/pivot/releases/staging")})
+					if err != nil || !regexp.MustCompile(`"messenger":"aaa111"`).MatchString(aws.ToString(out.Parameter.Value)) {
+						return fmt.Errorf("release parameter: %v %v", out, err)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+func TestAccRelease_validation(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cases := map[string]struct{ name, images, want string }{
+		"name":        {"Staging", `{ messenger = "abc" }`, `(?s)name.*must be lowercase letters, digits and hyphens`},
+		"empty":       {"staging", `{}`, `(?s)images.*at least 1`},
+		"tag":         {"staging", `{ messenger = "has space" }`, `(?s)must be a valid image tag`},
+		"service key": {"staging", `{ Messenger = "abc" }`, `(?s)must be a service name`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: acctest.ProviderConfig(a.ProviderBlock()) + fmt.Sprintf(`
+resource "pivot_release" "x" {
+  name   = %[1]q
+  images = %[2]s
+}`, tc.name, tc.images),
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+func TestAccReleaseDataSource_missing(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      acctest.ProviderConfig(a.ProviderBlock()) + `data "pivot_release" "prod" { name = "prod" }`,
+			ExpectError: regexp.MustCompile(`(?s)Release Not Found.*No release "prod" has been recorded`),
+		}},
+	})
+}
