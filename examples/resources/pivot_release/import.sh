@@ -1,0 +1,2 @@
+# A release record is imported by its name.
+terraform import pivot_release.staging staging
