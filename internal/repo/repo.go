@@ -22,9 +22,9 @@ const (
 	TenantsFile     = "envs/tenants/tenants.tf"
 )
 
-// Shared folders under services/ that are not services: a change there
-// affects every service.
-var sharedServiceDirs = map[string]bool{"kit": true, "internal": true, "gen": true, "bench": true}
+// Shared code under services/: a change there affects every service. Other
+// folders without a declaration (compose, e2e, bench) affect none.
+var sharedServiceDirs = map[string]bool{"kit": true, "internal": true}
 
 var serviceName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}[a-z0-9]$`)
 
@@ -63,7 +63,7 @@ func Services(root string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if !e.IsDir() || sharedServiceDirs[e.Name()] {
+		if !e.IsDir() {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(root, ServicesDir, e.Name(), DeclarationFile)); err == nil {
@@ -95,6 +95,10 @@ func Affected(root string, changed []string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	known := map[string]bool{}
+	for _, s := range all {
+		known[s] = true
+	}
 	set := map[string]bool{}
 	for _, p := range changed {
 		parts := strings.Split(filepath.ToSlash(p), "/")
@@ -105,7 +109,7 @@ func Affected(root string, changed []string) ([]string, error) {
 			for _, s := range all {
 				set[s] = true
 			}
-		case len(parts) >= 3 && (parts[0] == ServicesDir || parts[0] == ProtoDir):
+		case len(parts) >= 3 && (parts[0] == ServicesDir || parts[0] == ProtoDir) && known[parts[1]]:
 			set[parts[1]] = true
 		}
 	}
