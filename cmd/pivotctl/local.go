@@ -152,4 +152,3 @@ func printEndpoints(w io.Writer, st localstack.State) {
 		fmt.Fprintf(w, "    zone %s: %s\n", name, id)
 	}
 }
-

@@ -53,9 +53,9 @@ var shared struct {
 // it from TestMain.
 func Main(m *testing.M) {
 	if _, err := os.Stat(TerraformPath()); err == nil {
-		os.Setenv("TF_ACC_TERRAFORM_PATH", TerraformPath())
+		_ = os.Setenv("TF_ACC_TERRAFORM_PATH", TerraformPath())
 	}
-	os.Setenv("CHECKPOINT_DISABLE", "1")
+	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
 	code := m.Run()
 	if shared.moto != nil {
 		shared.moto.Stop()

@@ -141,7 +141,7 @@ func Up(ctx context.Context, dir string, self []string, logf func(string, ...any
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(logPath)
-			return State{}, false, fmt.Errorf("stack process exited: %v\n%s", err, strings.TrimSpace(string(log)))
+			return State{}, false, fmt.Errorf("stack process exited: %w\n%s", err, strings.TrimSpace(string(log)))
 		case <-deadline:
 			_ = cmd.Process.Kill()
 			return State{}, false, errors.New("stack did not come up within 120s; see " + logPath)

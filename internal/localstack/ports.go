@@ -31,7 +31,7 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, check func
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w (last error: %v)", what, ctx.Err(), last)
+			return fmt.Errorf("wait for %s: %w (last error: %w)", what, ctx.Err(), last)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
