@@ -65,12 +65,17 @@ func StartNATS(opts NATSOptions) (*NATS, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("start nats: not ready after 10s")
 	}
-	if len(opts.Accounts) > 0 {
-		for _, a := range sopts.Accounts {
-			if err := a.EnableJetStream(map[string]server.JetStreamAccountLimits{"": {MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1}}, nil); err != nil {
-				srv.Shutdown()
-				return nil, fmt.Errorf("enable jetstream for account %s: %w", a.Name, err)
-			}
+	for _, a := range opts.Accounts {
+		// The server registers its own account objects; enable JetStream on
+		// those, not on the ones in the options.
+		acc, err := srv.LookupAccount(a.Name)
+		if err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("look up nats account %s: %w", a.Name, err)
+		}
+		if err := acc.EnableJetStream(map[string]server.JetStreamAccountLimits{"": {MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1}}, nil); err != nil {
+			srv.Shutdown()
+			return nil, fmt.Errorf("enable jetstream for account %s: %w", a.Name, err)
 		}
 	}
 	addr := srv.Addr().String()

@@ -1,0 +1,272 @@
+// Package outbox solves the dual-write problem for services that publish
+// events: Write stores an event in the same transaction as the change that
+// caused it, and a Relay publishes stored events to JetStream after commit
+// and marks them sent. A NATS outage delays events but loses none; a crash
+// between publish and mark-sent republishes with the same Nats-Msg-Id,
+// which JetStream's duplicate window drops (consumers stay idempotent for
+// anything older).
+package outbox
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/pivotapp/platform/services/kit/natsx"
+	"github.com/pivotapp/platform/services/kit/pg"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations creates the outbox table; pass it to pg.Migrate next to the
+// service's own migrations.
+var Migrations = func() pg.Migrations {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err)
+	}
+	return pg.Migrations{Source: "kit/outbox", FS: sub}
+}()
+
+// Event is one event to publish once its transaction commits.
+type Event struct {
+	// ID is unique per event; it becomes the Nats-Msg-Id.
+	ID      string
+	Subject string
+	Payload proto.Message
+}
+
+// Write stores events in tx, with ctx's trace context.
+func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	batch := &pgx.Batch{}
+	if err := Queue(ctx, batch, events...); err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("insert outbox events: %w", err)
+	}
+	return nil
+}
+
+// Queue adds the inserts of events to batch, for a caller that sends its
+// own statements and the events in one round trip. The batch must be sent
+// inside the transaction of the change.
+func Queue(ctx context.Context, batch *pgx.Batch, events ...Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	h := nats.Header{}
+	natsx.InjectTrace(ctx, h)
+	headers, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("encode trace headers: %w", err)
+	}
+	for _, e := range events {
+		payload, err := proto.Marshal(e.Payload)
+		if err != nil {
+			return fmt.Errorf("marshal event %s: %w", e.Subject, err)
+		}
+		batch.Queue(`INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)`,
+			e.ID, e.Subject, payload, headers)
+	}
+	return nil
+}
+
+// Relay publishes stored events. Several relays (one per task) may run on
+// the same table: rows are claimed with FOR UPDATE SKIP LOCKED.
+type Relay struct {
+	pool      *pgxpool.Pool
+	pub       *natsx.Publisher
+	connected func() bool
+	logger    *slog.Logger
+	wake      chan struct{}
+
+	// PollInterval bounds how long an event waits when no Notify arrives
+	// (another task wrote it, or a publish failed).
+	PollInterval time.Duration
+	// BatchSize is how many events one pass claims.
+	BatchSize int
+	// Retention is how long sent rows are kept for debugging.
+	Retention time.Duration
+}
+
+// NewRelay returns a relay reading pool and publishing with pub; connected
+// reports whether NATS is reachable, so an outage is waited out quietly.
+func NewRelay(pool *pgxpool.Pool, pub *natsx.Publisher, connected func() bool, logger *slog.Logger) *Relay {
+	if pool == nil || pub == nil || connected == nil || logger == nil {
+		panic("outbox: nil dependency")
+	}
+	return &Relay{
+		pool: pool, pub: pub, connected: connected, logger: logger,
+		wake:         make(chan struct{}, 1),
+		PollInterval: time.Second,
+		BatchSize:    256,
+		Retention:    24 * time.Hour,
+	}
+}
+
+// Notify wakes the relay; call it after committing a transaction that wrote
+// events. It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run publishes until ctx ends, then makes one last pass so events written
+// by the requests drained during shutdown leave with this task.
+func (r *Relay) Run(ctx context.Context) error {
+	lastCleanup := time.Now()
+	failures := 0
+	for {
+		// A pass is never cancelled half-way: an aborted claim would keep
+		// its rows locked until Postgres notices, and the final pass (SKIP
+		// LOCKED) would skip exactly the events it is meant to send.
+		passCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		n, err := r.Flush(passCtx)
+		if err == nil && time.Since(lastCleanup) > time.Minute {
+			lastCleanup = time.Now()
+			if _, err := r.pool.Exec(passCtx, `DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)`, r.Retention.Seconds()); err != nil {
+				r.logger.Warn("outbox relay: clean up sent events", "error", err)
+			}
+		}
+		cancel()
+		switch {
+		case err != nil:
+			failures++
+			if failures == 1 || failures%20 == 0 {
+				r.logger.Warn("outbox relay: publish failed; will retry", "error", err, "failures", failures)
+			}
+		case n == r.BatchSize && ctx.Err() == nil:
+			failures = 0
+			continue // more are waiting
+		default:
+			failures = 0
+		}
+		wait := r.PollInterval
+		if failures > 0 {
+			wait = min(r.PollInterval*time.Duration(failures), 5*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return r.finalFlush()
+		case <-r.wake:
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (r *Relay) finalFlush() error {
+	if !r.connected() {
+		return nil // the next task to start publishes them
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		n, err := r.Flush(ctx)
+		if err != nil {
+			r.logger.Warn("outbox relay: final flush", "error", err)
+			return nil
+		}
+		if n < r.BatchSize {
+			return nil
+		}
+	}
+}
+
+// ErrNotConnected is returned by Flush while NATS is unreachable.
+var ErrNotConnected = errors.New("nats not connected")
+
+type pending struct {
+	id      int64
+	eventID string
+	subject string
+	payload []byte
+	headers []byte
+}
+
+// Flush claims up to BatchSize unsent events, publishes them, and marks the
+// acknowledged ones sent. It returns how many it claimed.
+func (r *Relay) Flush(ctx context.Context) (int, error) {
+	if !r.connected() {
+		return 0, ErrNotConnected
+	}
+	claimed := 0
+	var publishErr error
+	err := pg.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, payload, headers FROM outbox
+			WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.BatchSize)
+		if err != nil {
+			return fmt.Errorf("claim events: %w", err)
+		}
+		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
+			var x pending
+			err := row.Scan(&x.id, &x.eventID, &x.subject, &x.payload, &x.headers)
+			return x, err
+		})
+		if err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		claimed = len(batch)
+		if claimed == 0 {
+			return nil
+		}
+		waits := make([]func(context.Context) error, len(batch))
+		publishErr = nil
+		for i, x := range batch {
+			var h nats.Header
+			if err := json.Unmarshal(x.headers, &h); err != nil {
+				h = nats.Header{}
+			}
+			// The publish span continues the trace of the request that
+			// wrote the event.
+			parent := trace.ContextWithRemoteSpanContext(ctx, natsx.ExtractSpanContext(h))
+			waits[i], err = r.pub.PublishAsync(parent, natsx.Outgoing{Subject: x.subject, ID: x.eventID, Data: x.payload})
+			if err != nil {
+				publishErr = err
+				break
+			}
+		}
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		sent := make([]int64, 0, len(batch))
+		for i, wait := range waits {
+			if wait == nil {
+				break
+			}
+			if err := wait(waitCtx); err != nil {
+				publishErr = errors.Join(publishErr, err)
+				continue
+			}
+			sent = append(sent, batch[i].id)
+		}
+		if len(sent) > 0 {
+			if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, sent); err != nil {
+				return fmt.Errorf("mark events sent: %w", err)
+			}
+		}
+		// Commit even after a failed publish: what was acknowledged is marked
+		// sent, the rest stays unsent for the next pass.
+		return nil
+	})
+	if err != nil {
+		return claimed, err
+	}
+	return claimed, publishErr
+}

@@ -1,0 +1,270 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+	"connectrpc.com/otelconnect"
+)
+
+// TaskConfig is the environment every binary reads, one-shot tasks (the
+// seeder) included.
+type TaskConfig struct {
+	Stage    Stage      `env:"STAGE,required" desc:"deployment stage: local, staging, production or a tenant name; local turns on gRPC reflection and self-declared JetStream streams"`
+	LogLevel slog.Level `env:"LOG_LEVEL" envDefault:"INFO" desc:"minimum log level: DEBUG, INFO, WARN or ERROR"`
+	TelemetryConfig
+}
+
+// Task returns the embedded task configuration.
+func (c *TaskConfig) Task() *TaskConfig { return c }
+
+// BaseConfig is the environment every service reads. Service configs embed
+// it next to their own variables.
+type BaseConfig struct {
+	TaskConfig
+	Port            int           `env:"PORT" envDefault:"8080" desc:"TCP port of the h2c server carrying Connect, gRPC, gRPC-Web and /health"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" desc:"how long SIGTERM waits for in-flight work; keep it below the ECS stopTimeout (30s)"`
+}
+
+// Base returns the embedded base configuration; Main uses it to find the
+// common settings in any service's config.
+func (c *BaseConfig) Base() *BaseConfig { return c }
+
+// CheckEnv validates what the types alone cannot.
+func (c *BaseConfig) CheckEnv() []EnvProblem {
+	if c.Port < 1 || c.Port > 65535 {
+		return []EnvProblem{{"PORT", fmt.Sprintf("must be between 1 and 65535, got %d", c.Port)}}
+	}
+	return nil
+}
+
+// Configurable is a service config: it embeds BaseConfig.
+type Configurable interface {
+	TaskConfigurable
+	Base() *BaseConfig
+}
+
+// TaskConfigurable is a task config: it embeds TaskConfig (or BaseConfig).
+type TaskConfigurable interface {
+	Task() *TaskConfig
+}
+
+// Process is one running service: its HTTP server, its background workers
+// and the resources to release when it stops. A service's Build function
+// registers onto it; Serve runs it until the context ends and then shuts
+// down in order: stop accepting and drain in-flight requests, stop workers
+// (consumers finish their current messages, the outbox relay flushes), then
+// close what was opened (NATS, pools) in reverse order.
+type Process struct {
+	Name   string
+	Stage  Stage
+	Logger *slog.Logger
+	Health *Health
+	Mux    *http.ServeMux
+	// Public marks an edge service: callers are clients on the internet, so
+	// their trace headers start a linked trace instead of being continued.
+	Public bool
+	// Interceptors run inside tracing on every handler built with
+	// HandlerOptions; tests add their own before Build.
+	Interceptors    []connect.Interceptor
+	ShutdownTimeout time.Duration
+
+	mu       sync.Mutex
+	services []string
+	workers  []worker
+	closers  []closer
+}
+
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+type closer struct {
+	name  string
+	close func(ctx context.Context) error
+}
+
+// NewProcess returns an empty process for the named service.
+func NewProcess(name string, base BaseConfig, logger *slog.Logger) *Process {
+	timeout := base.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 25 * time.Second
+	}
+	return &Process{
+		Name:            name,
+		Stage:           base.Stage,
+		Logger:          logger,
+		Health:          NewHealth(),
+		Mux:             http.NewServeMux(),
+		ShutdownTimeout: timeout,
+	}
+}
+
+// HandlerOptions returns the options every Connect handler of this process
+// uses: OpenTelemetry spans (continuing the caller's trace unless Public) and
+// then the process's interceptors.
+func (p *Process) HandlerOptions() []connect.HandlerOption {
+	opts := []otelconnect.Option{otelconnect.WithoutMetrics()}
+	if !p.Public {
+		// Internal callers are other services: continue their trace, as the
+		// seeds ask ("existing traces should be honored").
+		opts = append(opts, otelconnect.WithTrustRemote())
+	}
+	otelInterceptor, err := otelconnect.NewInterceptor(opts...)
+	if err != nil {
+		// Only invalid options make NewInterceptor fail; ours are fixed.
+		panic(fmt.Sprintf("create otel interceptor: %v", err))
+	}
+	interceptors := append([]connect.Interceptor{otelInterceptor}, p.Interceptors...)
+	return []connect.HandlerOption{
+		connect.WithInterceptors(interceptors...),
+		// Compressing small replies costs more CPU than the bytes it saves
+		// on a datacenter network.
+		connect.WithCompressMinBytes(4096),
+	}
+}
+
+// Handle mounts a generated Connect handler and records its service name for
+// gRPC reflection.
+func (p *Process) Handle(serviceName, path string, h http.Handler) {
+	p.mu.Lock()
+	p.services = append(p.services, serviceName)
+	p.mu.Unlock()
+	p.Mux.Handle(path, h)
+}
+
+// Go registers a background worker (consumer, outbox relay). Its context is
+// cancelled after the HTTP server drained; a worker that returns an error
+// before that stops the whole process.
+func (p *Process) Go(name string, run func(ctx context.Context) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.workers = append(p.workers, worker{name, run})
+}
+
+// OnStop registers a release step; steps run last-registered first, after
+// the workers stopped, so a pool closes only when nothing uses it.
+func (p *Process) OnStop(name string, close func(ctx context.Context) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closers = append(p.closers, closer{name, close})
+}
+
+// ListenAndServe listens on the configured port on every interface and
+// serves until ctx ends.
+func (p *Process) ListenAndServe(ctx context.Context, port int) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return p.Serve(ctx, ln)
+}
+
+// Serve runs the process on ln until ctx ends, then shuts down gracefully.
+// It returns the first error of the server, a worker or a release step.
+func (p *Process) Serve(ctx context.Context, ln net.Listener) error {
+	p.mountCommon()
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	// h2c: gRPC needs HTTP/2, and inside the VPC TLS is the mesh's job.
+	protocols.SetUnencryptedHTTP2(true)
+	srv := &http.Server{
+		Handler:           p.Mux,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(p.Logger.Handler(), slog.LevelWarn),
+	}
+
+	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	errs := make(chan error, len(p.workers)+1)
+	var workers sync.WaitGroup
+	for _, w := range p.workers {
+		workers.Go(func() {
+			if err := w.run(workCtx); err != nil && workCtx.Err() == nil {
+				errs <- fmt.Errorf("worker %s: %w", w.name, err)
+			}
+		})
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errs <- fmt.Errorf("serve http: %w", err)
+		}
+	}()
+	p.Logger.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "stage", string(p.Stage))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		p.Logger.Info("shutting down", "reason", context.Cause(ctx))
+	case runErr = <-errs:
+		p.Logger.Error("stopping after failure", "error", runErr)
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), p.ShutdownTimeout)
+	defer cancel()
+	p.Health.SetDraining()
+	// Shutdown closes the listener at once, then waits for every in-flight
+	// request (HTTP/1 and HTTP/2 streams) to finish.
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("drain http: %w", err))
+		_ = srv.Close()
+	}
+	stopWorkers()
+	done := make(chan struct{})
+	go func() { workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-shutdownCtx.Done():
+		runErr = errors.Join(runErr, errors.New("workers did not stop before the shutdown timeout"))
+	}
+	return errors.Join(runErr, p.Close(shutdownCtx))
+}
+
+// Close runs the release steps, last registered first. Serve calls it; Main
+// calls it when Build fails half-way.
+func (p *Process) Close(ctx context.Context) error {
+	p.mu.Lock()
+	closers := p.closers
+	p.closers = nil
+	p.mu.Unlock()
+	var err error
+	for i := len(closers) - 1; i >= 0; i-- {
+		if cerr := closers[i].close(ctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("close %s: %w", closers[i].name, cerr))
+		}
+	}
+	if err == nil {
+		p.Logger.Info("stopped")
+	}
+	return err
+}
+
+func (p *Process) mountCommon() {
+	p.Mux.Handle("GET /health", p.Health)
+	p.mu.Lock()
+	services := append([]string(nil), p.services...)
+	p.mu.Unlock()
+	if p.Stage.IsLocal() && len(services) > 0 {
+		// Reflection lets grpcurl and IDEs explore the API on a laptop; it is
+		// off elsewhere so deployed services do not advertise their surface.
+		reflector := grpcreflect.NewStaticReflector(services...)
+		p.Mux.Handle(grpcreflect.NewHandlerV1(reflector))
+		p.Mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	}
+}
+
+// Interceptor is a Connect interceptor (re-exported so callers configuring a
+// Process need not import connect just for the type).
+type Interceptor = connect.Interceptor

@@ -1,0 +1,296 @@
+// Package adapters implements messenger's domain interfaces on Postgres,
+// with events going out through the transactional outbox.
+package adapters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pivotapp/platform/services/kit/outbox"
+	"github.com/pivotapp/platform/services/kit/pg"
+	"github.com/pivotapp/platform/services/messenger/internal/domain/room"
+)
+
+// RoomRepository is room.Repository and room.ReadModel on Postgres.
+type RoomRepository struct {
+	db       *pg.DB
+	onCommit func()
+}
+
+var (
+	_ room.Repository = (*RoomRepository)(nil)
+	_ room.ReadModel  = (*RoomRepository)(nil)
+)
+
+// NewRoomRepository returns a repository on db; onCommit runs after every
+// committed mutation (it wakes the outbox relay).
+func NewRoomRepository(db *pg.DB, onCommit func()) *RoomRepository {
+	if db == nil || onCommit == nil {
+		panic("adapters: nil dependency")
+	}
+	return &RoomRepository{db: db, onCommit: onCommit}
+}
+
+// Create implements room.Repository.
+func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, create func() (*room.Room, error)) (*room.Room, error) {
+	var out *room.Room
+	err := r.db.WithTx(ctx, func(tx pgx.Tx) error {
+		prior, err := claimKey(ctx, tx, idem)
+		if err != nil {
+			return err
+		}
+		if prior != "" {
+			out, err = loadRoom(ctx, tx, prior, "")
+			return err
+		}
+		rm, err := create()
+		if err != nil {
+			return err
+		}
+		batch := &pgx.Batch{}
+		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
+			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt)
+		queueMembers(batch, rm.ID, rm.Members(), 0, rm.CreatedAt)
+		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+			return fmt.Errorf("store room: %w", err)
+		}
+		out = rm
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.onCommit()
+	return out, nil
+}
+
+// Update implements room.Repository.
+func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, roomID string, update func(*room.Room) error) (*room.Room, error) {
+	var out *room.Room
+	err := r.db.WithTx(ctx, func(tx pgx.Tx) error {
+		prior, err := claimKey(ctx, tx, idem)
+		if err != nil {
+			return err
+		}
+		if prior != "" {
+			out, err = loadRoom(ctx, tx, prior, "")
+			return err
+		}
+		// FOR UPDATE: membership changes of one room are serialized, and
+		// posts (FOR SHARE) see a consistent member list.
+		rm, err := loadRoom(ctx, tx, roomID, "FOR UPDATE")
+		if err != nil {
+			return err
+		}
+		before := len(rm.Members())
+		if err := update(rm); err != nil {
+			return err
+		}
+		batch := &pgx.Batch{}
+		queueMembers(batch, rm.ID, rm.Members()[before:], before, time.Now())
+		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+			return fmt.Errorf("store room: %w", err)
+		}
+		out = rm
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.onCommit()
+	return out, nil
+}
+
+// Post implements room.Repository.
+func (r *RoomRepository) Post(ctx context.Context, idem room.Idempotency, roomID string, post func(*room.Room) (*room.Message, error)) (*room.Message, error) {
+	var out *room.Message
+	err := r.db.WithTx(ctx, func(tx pgx.Tx) error {
+		prior, err := claimKey(ctx, tx, idem)
+		if err != nil {
+			return err
+		}
+		if prior != "" {
+			out, err = loadMessage(ctx, tx, prior)
+			return err
+		}
+		// No row lock: members are only ever added, so a member seen here
+		// stays one, and a post racing an AddRoomMember simply does not
+		// notify the newcomer. Locking the room (FOR SHARE) would serialize
+		// busy rooms on a MultiXact for nothing.
+		rm, err := loadRoom(ctx, tx, roomID, "")
+		if err != nil {
+			return err
+		}
+		msg, err := post(rm)
+		if err != nil {
+			return err
+		}
+		batch := &pgx.Batch{}
+		batch.Queue(`INSERT INTO messages (id, room_id, sender_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			msg.ID, msg.RoomID, msg.SenderID, msg.Body, msg.CreatedAt)
+		if err := finish(ctx, tx, batch, idem, msg.ID, rm.PopEvents()); err != nil {
+			return fmt.Errorf("store message: %w", err)
+		}
+		out = msg
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.onCommit()
+	return out, nil
+}
+
+// claimKey takes the idempotency key, as the Echo guide's refund example
+// does with its order row: insert it if new, then lock it with SELECT … FOR
+// UPDATE (both in one round trip). A concurrent request with the same key
+// waits on the lock and then sees the first one's result. A key is only
+// remembered when its transaction commits, so a failed attempt can be
+// retried with the same key.
+func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (priorResult string, err error) {
+	if idem.Key == "" {
+		return "", nil
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO idempotency_keys (principal, key, operation, fingerprint)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, idem.Principal, idem.Key, idem.Operation, idem.Fingerprint)
+	var operation, fingerprint string
+	var result *string
+	batch.Queue(`SELECT operation, fingerprint, result_id FROM idempotency_keys
+		WHERE principal = $1 AND key = $2 FOR UPDATE`, idem.Principal, idem.Key).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&operation, &fingerprint, &result)
+	})
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return "", fmt.Errorf("claim idempotency key: %w", err)
+	}
+	if operation != idem.Operation || fingerprint != idem.Fingerprint {
+		return "", room.ErrIdempotencyKeyReused
+	}
+	if result != nil {
+		return *result, nil
+	}
+	return "", nil
+}
+
+// finish sends the change's statements (batch) together with its events
+// for the outbox and the key's result: one round trip, in the transaction
+// of the change itself.
+func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, events []room.Event) error {
+	out := make([]outbox.Event, 0, len(events))
+	for _, e := range events {
+		oe, err := toOutbox(e)
+		if err != nil {
+			return err
+		}
+		out = append(out, oe)
+	}
+	if err := outbox.Queue(ctx, batch, out...); err != nil {
+		return err
+	}
+	if idem.Key != "" {
+		batch.Queue(`UPDATE idempotency_keys SET result_id = $3 WHERE principal = $1 AND key = $2`, idem.Principal, idem.Key, resultID)
+	}
+	return tx.SendBatch(ctx, batch).Close()
+}
+
+func queueMembers(batch *pgx.Batch, roomID string, members []string, firstOrd int, at time.Time) {
+	if len(members) == 0 {
+		return
+	}
+	ords := make([]int32, len(members))
+	for i := range members {
+		ords[i] = int32(firstOrd + i)
+	}
+	batch.Queue(`INSERT INTO room_members (room_id, user_id, ord, added_at)
+		SELECT $1, u, o, $4 FROM unnest($2::text[], $3::int[]) AS t(u, o)`, roomID, members, ords, at)
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// loadRoom reads a room and its members in one query; lock ("FOR UPDATE"
+// or "") applies to the room row.
+func loadRoom(ctx context.Context, q querier, roomID, lock string) (*room.Room, error) {
+	var id, name, createdBy string
+	var createdAt time.Time
+	var members []string
+	err := q.QueryRow(ctx, `SELECT r.id, r.name, r.created_by, r.created_at,
+		       coalesce((SELECT array_agg(m.user_id ORDER BY m.ord) FROM room_members m WHERE m.room_id = r.id), '{}')
+		FROM rooms r WHERE r.id = $1 `+lock, roomID).Scan(&id, &name, &createdBy, &createdAt, &members)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, room.ErrRoomNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load room: %w", err)
+	}
+	return room.Restore(id, name, createdBy, createdAt, members), nil
+}
+
+func loadMessage(ctx context.Context, q querier, id string) (*room.Message, error) {
+	var m room.Message
+	err := q.QueryRow(ctx, `SELECT id, room_id, sender_id, body, created_at FROM messages WHERE id = $1`, id).
+		Scan(&m.ID, &m.RoomID, &m.SenderID, &m.Body, &m.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("load message: %w", err)
+	}
+	return &m, nil
+}
+
+// Room implements room.ReadModel.
+func (r *RoomRepository) Room(ctx context.Context, roomID string) (*room.Room, error) {
+	return loadRoom(ctx, r.db.Reader(), roomID, "")
+}
+
+// RoomsOf implements room.ReadModel.
+func (r *RoomRepository) RoomsOf(ctx context.Context, userID string) ([]*room.Room, error) {
+	rows, err := r.db.Reader().Query(ctx, `
+		SELECT r.id, r.name, r.created_by, r.created_at,
+		       (SELECT array_agg(all_m.user_id ORDER BY all_m.ord) FROM room_members all_m WHERE all_m.room_id = r.id)
+		FROM room_members m JOIN rooms r ON r.id = m.room_id
+		WHERE m.user_id = $1
+		ORDER BY r.created_at, r.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list rooms: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*room.Room, error) {
+		var id, name, createdBy string
+		var createdAt time.Time
+		var members []string
+		if err := row.Scan(&id, &name, &createdBy, &createdAt, &members); err != nil {
+			return nil, fmt.Errorf("list rooms: %w", err)
+		}
+		return room.Restore(id, name, createdBy, createdAt, members), nil
+	})
+}
+
+// Messages implements room.ReadModel.
+func (r *RoomRepository) Messages(ctx context.Context, roomID string, after int64, limit int) ([]*room.Message, int64, error) {
+	rows, err := r.db.Reader().Query(ctx, `SELECT seq, id, room_id, sender_id, body, created_at FROM messages
+		WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, roomID, after, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages: %w", err)
+	}
+	var seqs []int64
+	msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*room.Message, error) {
+		var m room.Message
+		var seq int64
+		if err := row.Scan(&seq, &m.ID, &m.RoomID, &m.SenderID, &m.Body, &m.CreatedAt); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+		return &m, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list messages: %w", err)
+	}
+	if len(msgs) <= limit {
+		return msgs, 0, nil
+	}
+	return msgs[:limit], seqs[limit-1], nil
+}
