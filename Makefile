@@ -25,23 +25,27 @@ demo: tools install-provider ## apply the demo configuration on the local platfo
 demo-down: build ## destroy the demo and stop the local platform stack
 	@scripts/demo.sh down
 
-test: tools lint test-go ## everything CI runs
+test: tools lint check-generate check-release test-go ## everything CI runs
 
 test-go: build install-provider ## unit, acceptance (TF_ACC=1) and end-to-end tests
 	TF_ACC=1 go test -count=1 -timeout 25m $(GO_PACKAGES)
 
-lint: ## vet, golangci-lint, terraform fmt/validate, actionlint, buf, generated files
+lint: install-provider ## vet, golangci-lint, terraform fmt/validate, actionlint, buf and proto house rules
 	go vet $(GO_PACKAGES)
 	golangci-lint run --timeout 10m $(GO_PACKAGES)
 	@scripts/lint-terraform.sh
 	actionlint
 	@scripts/lint-proto.sh
+	$(BIN)/pivotctl lint proto
+
+check-release: ## goreleaser check and a linux/amd64 snapshot in the registry layout
+	@scripts/check-release.sh
 
 generate: ## regenerate protobuf code and provider docs
 	@scripts/generate.sh
 
 check-generate: generate ## fail when generated files differ from the committed ones
-	@git diff --compact-summary --exit-code -- docs services proto || \
+	@test -z "$$(git status --porcelain -- docs services/internal/gen)" || { git status --short -- docs services/internal/gen; false; } || \
 		(echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
 
 bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run

@@ -12,3 +12,6 @@ if grep -qE '^(--- FAIL|FAIL|panic)' "$out"; then
   exit 1
 fi
 rm -f "$out"
+# The services' benchmarks run as a program: they start their own
+# PostgreSQL and NATS and compare with the same PostgreSQL's raw insert rate.
+go run ./services/bench
