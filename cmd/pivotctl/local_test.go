@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
 
+	"github.com/pivotapp/platform/internal/acctest"
 	"github.com/pivotapp/platform/internal/localstack"
 )
 
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	acctest.Main(m)
 }
 
 func runCtl(t *testing.T, args ...string) (string, error) {

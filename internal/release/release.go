@@ -136,30 +136,45 @@ func (e *VerifyError) Error() string {
 	return "release not verified: " + strings.Join(parts, "; ")
 }
 
-// Verify checks that every service in images runs in cluster, steady, with
-// its PRIMARY deployment on a task definition whose image carries the tag.
-func Verify(ctx context.Context, api ECSAPI, cluster string, images map[string]string) error {
-	names := make([]string, 0, len(images))
-	for n := range images {
-		names = append(names, n)
+// Running is what one service runs now.
+type Running struct {
+	Found  bool
+	Tags   []string // image tags of the PRIMARY deployment's containers
+	Steady bool     // one deployment, running = desired, rollout not failed
+	Reason string   // why it is not steady
+}
+
+// HasTag reports whether one of the containers runs tag.
+func (r Running) HasTag(tag string) bool {
+	for _, t := range r.Tags {
+		if t == tag {
+			return true
+		}
 	}
+	return false
+}
+
+// Observe reports what every named service runs in cluster, batching
+// DescribeServices ten at a time.
+func Observe(ctx context.Context, api ECSAPI, cluster string, names []string) (map[string]Running, error) {
+	names = append([]string(nil), names...)
 	sort.Strings(names)
-	var problems []Problem
 	found := map[string]ecstypes.Service{}
 	for i := 0; i < len(names); i += 10 {
 		batch := names[i:min(i+10, len(names))]
 		out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
 		if err != nil {
-			return fmt.Errorf("describe services: %w", err)
+			return nil, fmt.Errorf("describe services: %w", err)
 		}
 		for _, s := range out.Services {
 			found[aws.ToString(s.ServiceName)] = s
 		}
 	}
+	res := map[string]Running{}
 	for _, n := range names {
 		s, ok := found[n]
 		if !ok || aws.ToString(s.Status) != "ACTIVE" {
-			problems = append(problems, Problem{n, "no active service in cluster " + cluster})
+			res[n] = Running{Reason: "no active service in cluster " + cluster}
 			continue
 		}
 		var primary *ecstypes.Deployment
@@ -168,31 +183,55 @@ func Verify(ctx context.Context, api ECSAPI, cluster string, images map[string]s
 				primary = &s.Deployments[i]
 			}
 		}
+		r := Running{Found: true}
 		if primary == nil {
-			problems = append(problems, Problem{n, "no PRIMARY deployment"})
-			continue
-		}
-		if primary.RolloutState == ecstypes.DeploymentRolloutStateFailed {
-			problems = append(problems, Problem{n, "deployment failed: " + aws.ToString(primary.RolloutStateReason)})
-			continue
-		}
-		if len(s.Deployments) > 1 || s.RunningCount != s.DesiredCount {
-			problems = append(problems, Problem{n, fmt.Sprintf("not steady (%d deployments, %d/%d tasks running)", len(s.Deployments), s.RunningCount, s.DesiredCount)})
+			r.Reason = "no PRIMARY deployment"
+			res[n] = r
 			continue
 		}
 		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: primary.TaskDefinition})
 		if err != nil {
-			return fmt.Errorf("describe task definition of %s: %w", n, err)
+			return nil, fmt.Errorf("describe task definition of %s: %w", n, err)
 		}
-		tag := images[n]
-		ok = false
 		for _, c := range td.TaskDefinition.ContainerDefinitions {
-			if strings.HasSuffix(aws.ToString(c.Image), ":"+tag) {
-				ok = true
+			img := aws.ToString(c.Image)
+			if i := strings.LastIndexAny(img, ":@"); i >= 0 && i > strings.LastIndex(img, "/") {
+				r.Tags = append(r.Tags, img[i+1:])
 			}
 		}
-		if !ok {
-			problems = append(problems, Problem{n, "runs no image tagged " + tag})
+		switch {
+		case primary.RolloutState == ecstypes.DeploymentRolloutStateFailed:
+			r.Reason = "deployment failed: " + aws.ToString(primary.RolloutStateReason)
+		case len(s.Deployments) > 1 || s.RunningCount != s.DesiredCount:
+			r.Reason = fmt.Sprintf("not steady (%d deployments, %d/%d tasks running)", len(s.Deployments), s.RunningCount, s.DesiredCount)
+		default:
+			r.Steady = true
+		}
+		res[n] = r
+	}
+	return res, nil
+}
+
+// Verify checks that every service in images runs in cluster, steady, with
+// its PRIMARY deployment on a task definition whose image carries the tag.
+func Verify(ctx context.Context, api ECSAPI, cluster string, images map[string]string) error {
+	names := make([]string, 0, len(images))
+	for n := range images {
+		names = append(names, n)
+	}
+	running, err := Observe(ctx, api, cluster, names)
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var problems []Problem
+	for _, n := range names {
+		r := running[n]
+		switch {
+		case !r.Found || !r.Steady:
+			problems = append(problems, Problem{n, r.Reason})
+		case !r.HasTag(images[n]):
+			problems = append(problems, Problem{n, "runs no image tagged " + images[n]})
 		}
 	}
 	if len(problems) > 0 {

@@ -1,0 +1,301 @@
+package ecsdeploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
+	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/pivotapp/platform/internal/batch"
+)
+
+// DisableCoalescingEnv, set to 1, makes every read its own API call and
+// turns the caches off (task definition revisions, the revision recorded in
+// state, clusters and namespaces already found): the naive baseline the
+// benchmarks compare coalescing against.
+const DisableCoalescingEnv = "PIVOT_DISABLE_COALESCING"
+
+// coalesceWindow is how long a lookup waits for others to share its call.
+// Terraform walks up to ten resources at once, but its own work between
+// resources spreads their reads over tens of milliseconds; ten catches most
+// neighbours (measured: 20 coalesces little more) while a lone read barely
+// notices the wait.
+const coalesceWindow = 10 * time.Millisecond
+
+func coalescingDisabled() bool { return os.Getenv(DisableCoalescingEnv) == "1" }
+
+// Client deploys and reads services in one AWS account and region. Clients
+// are shared: For returns the same Client for the same aws.Config, so that
+// every resource of a plan reads through the same batchers and caches.
+type Client struct {
+	ecs    *ecs.Client
+	iam    *iam.Client
+	ssm    *ssm.Client
+	logs   *cloudwatchlogs.Client
+	sd     *servicediscovery.Client
+	sts    *sts.Client
+	region string
+
+	services   *batch.Batcher[string, ecstypes.Service]
+	clusters   *batch.Batcher[string, ecstypes.Cluster]
+	params     *batch.Batcher[string, Parameter]
+	namespaces *batch.Batcher[string, Namespace]
+	taskDefs   batch.Once[string, *ecstypes.TaskDefinition]
+	account    batch.Once[string, string]
+
+	// noDeploymentsAPI is set once ListServiceDeployments proved
+	// unavailable (the local stack's moto has no such operation).
+	noDeploymentsAPI atomic.Bool
+
+	seenMu sync.Mutex
+	seenAt map[string]time.Time
+
+	// PollInterval is how often waits poll; tests shorten it.
+	PollInterval time.Duration
+}
+
+// Parameter is what a plan-time check learns about a Parameter Store
+// parameter: never its value.
+type Parameter struct {
+	Name string
+	ARN  string
+	Type string
+}
+
+// Namespace is a Cloud Map namespace.
+type Namespace struct {
+	ID   string
+	ARN  string
+	Name string
+	Type string
+}
+
+type clientKey struct {
+	creds    aws.CredentialsProvider
+	region   string
+	endpoint string
+}
+
+var (
+	clientsMu sync.Mutex
+	clients   = map[clientKey]*Client{}
+)
+
+// For returns the Client for cfg, creating it on first use. Configurations
+// from the same session (same credentials provider, region and endpoint)
+// share one Client and so one set of batchers.
+func For(cfg aws.Config) *Client {
+	if cfg.Credentials != nil && !reflect.TypeOf(cfg.Credentials).Comparable() {
+		return New(cfg)
+	}
+	key := clientKey{creds: cfg.Credentials, region: cfg.Region, endpoint: aws.ToString(cfg.BaseEndpoint)}
+	clientsMu.Lock()
+	defer clientsMu.Unlock()
+	if c, ok := clients[key]; ok {
+		return c
+	}
+	c := New(cfg)
+	clients[key] = c
+	return c
+}
+
+// New returns an unshared Client for cfg. Prefer For.
+func New(cfg aws.Config) *Client {
+	cfg = cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, countCalls)
+	c := &Client{
+		ecs:          ecs.NewFromConfig(cfg),
+		iam:          iam.NewFromConfig(cfg),
+		ssm:          ssm.NewFromConfig(cfg),
+		logs:         cloudwatchlogs.NewFromConfig(cfg),
+		sd:           servicediscovery.NewFromConfig(cfg),
+		sts:          sts.NewFromConfig(cfg),
+		region:       cfg.Region,
+		PollInterval: 5 * time.Second,
+	}
+	c.services = batch.New(c.describeServices, batch.Options{Max: 10, Window: coalesceWindow, Disabled: coalescingDisabled})
+	c.clusters = batch.New(c.describeClusters, batch.Options{Max: 100, Window: coalesceWindow, Disabled: coalescingDisabled})
+	c.params = batch.New(c.getParameters, batch.Options{Max: 10, Window: coalesceWindow, Disabled: coalescingDisabled})
+	c.namespaces = batch.New(c.listNamespaces, batch.Options{Max: 100, Window: coalesceWindow, Disabled: coalescingDisabled})
+	return c
+}
+
+// Region is the region the client acts in.
+func (c *Client) Region() string { return c.region }
+
+func (c *Client) describeServices(ctx context.Context, cluster string, names []string) (map[string]ecstypes.Service, error) {
+	out, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
+		Cluster:  aws.String(cluster),
+		Services: names,
+		Include:  []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
+	})
+	if err != nil {
+		var nf *ecstypes.ClusterNotFoundException
+		if errors.As(err, &nf) {
+			// No cluster, no services: every one of them is gone.
+			return map[string]ecstypes.Service{}, nil
+		}
+		return nil, fmt.Errorf("describe services in cluster %s: %w", cluster, err)
+	}
+	res := make(map[string]ecstypes.Service, len(out.Services))
+	for _, s := range out.Services {
+		res[aws.ToString(s.ServiceName)] = s
+		res[aws.ToString(s.ServiceArn)] = s
+	}
+	return res, nil
+}
+
+func (c *Client) describeClusters(ctx context.Context, _ string, names []string) (map[string]ecstypes.Cluster, error) {
+	out, err := c.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: names})
+	if err != nil {
+		return nil, fmt.Errorf("describe clusters: %w", err)
+	}
+	res := make(map[string]ecstypes.Cluster, len(out.Clusters))
+	for _, cl := range out.Clusters {
+		res[aws.ToString(cl.ClusterName)] = cl
+		res[aws.ToString(cl.ClusterArn)] = cl
+	}
+	return res, nil
+}
+
+func (c *Client) getParameters(ctx context.Context, _ string, names []string) (map[string]Parameter, error) {
+	out, err := c.ssm.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(false)})
+	if err != nil {
+		return nil, fmt.Errorf("get parameters: %w", err)
+	}
+	res := make(map[string]Parameter, len(out.Parameters))
+	for _, p := range out.Parameters {
+		res[aws.ToString(p.Name)] = Parameter{Name: aws.ToString(p.Name), ARN: aws.ToString(p.ARN), Type: string(p.Type)}
+	}
+	return res, nil
+}
+
+// listNamespaces answers any number of namespace lookups (by name, ID or
+// ARN) with one listing.
+func (c *Client) listNamespaces(ctx context.Context, _ string, _ []string) (map[string]Namespace, error) {
+	res := map[string]Namespace{}
+	p := servicediscovery.NewListNamespacesPaginator(c.sd, &servicediscovery.ListNamespacesInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list cloud map namespaces: %w", err)
+		}
+		for _, n := range page.Namespaces {
+			ns := namespaceOf(n)
+			res[ns.Name], res[ns.ID], res[ns.ARN] = ns, ns, ns
+		}
+	}
+	return res, nil
+}
+
+func namespaceOf(n sdtypes.NamespaceSummary) Namespace {
+	return Namespace{ID: aws.ToString(n.Id), ARN: aws.ToString(n.Arn), Name: aws.ToString(n.Name), Type: string(n.Type)}
+}
+
+// taskDefinition fetches a revision once: revisions are immutable, so a
+// cached copy never goes stale.
+func (c *Client) taskDefinition(ctx context.Context, arn string) (*ecstypes.TaskDefinition, error) {
+	fetch := func(ctx context.Context) (*ecstypes.TaskDefinition, error) {
+		out, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			return nil, fmt.Errorf("describe task definition %s: %w", arn, err)
+		}
+		return out.TaskDefinition, nil
+	}
+	if coalescingDisabled() {
+		return fetch(ctx)
+	}
+	return c.taskDefs.Do(ctx, arn, fetch)
+}
+
+// accountID is asked of STS once per client.
+func (c *Client) accountID(ctx context.Context) (string, error) {
+	return c.account.Do(ctx, "", func(ctx context.Context) (string, error) {
+		out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", fmt.Errorf("get caller identity: %w", err)
+		}
+		return aws.ToString(out.Account), nil
+	})
+}
+
+// CallCounter counts AWS API calls (operations, not retries).
+type CallCounter struct {
+	mu    sync.Mutex
+	total int64
+	byOp  map[string]int64
+}
+
+// Calls counts every call made through a Client of this package.
+var Calls = &CallCounter{}
+
+func (c *CallCounter) add(op string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byOp == nil {
+		c.byOp = map[string]int64{}
+	}
+	c.total++
+	c.byOp[op]++
+}
+
+// Total is the number of calls since the last Reset.
+func (c *CallCounter) Total() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total
+}
+
+// ByOperation returns the counts per "Service.Operation".
+func (c *CallCounter) ByOperation() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.byOp))
+	for k, v := range c.byOp {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset zeroes the counts.
+func (c *CallCounter) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total, c.byOp = 0, nil
+}
+
+// countCalls is an APIOptions entry: it counts each operation once, in the
+// initialize step, before retries multiply it.
+func countCalls(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("pivotCallCounter",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			Calls.add(awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx))
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+// errorCode is the API error code of err, or "".
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}

@@ -1,0 +1,213 @@
+package ecsdeploy_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/ecsdeploy"
+	"github.com/pivotapp/platform/internal/ecsdeploy/ecsdeploytest"
+)
+
+func TestMain(m *testing.M) { acctest.Main(m) }
+
+func needMoto(t *testing.T) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		t.Skip("set TF_ACC=1 to run tests against the local stack's moto")
+	}
+}
+
+func testSpec(env ecsdeploytest.Env) ecsdeploy.Spec {
+	return ecsdeploy.Spec{
+		Name: "messenger", Environment: "staging", Cluster: env.Cluster, Namespace: env.Namespace,
+		Image: ecsdeploy.Image{Repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/messenger", Tag: "abc123"},
+		CPU:   256, Memory: 512,
+		Ports:        []ecsdeploy.Port{{Name: "grpc", ContainerPort: 8080, Protocol: "grpc"}},
+		DesiredCount: 1,
+		Env:          map[string]string{"LOG_LEVEL": "info"},
+		Secrets:      []string{"JWT_KEY"},
+		HealthCheck:  ecsdeploy.HealthCheck{StartPeriod: 30},
+		Logging:      ecsdeploy.Logging{RetentionDays: 30},
+		Tracing:      ecsdeploy.Tracing{OTLPEndpoint: "http://otel-collector.staging.pivot.local:4318"},
+		Network:      ecsdeploy.Network{Subnets: []string{env.Subnet}, SecurityGroups: []string{env.SecurityGroup}},
+	}
+}
+
+func TestDeploy_lifecycle(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	c := ecsdeploy.New(cfg)
+	c.PollInterval = 100 * time.Millisecond
+	ctx := context.Background()
+	spec := testSpec(env)
+
+	// A missing secret stops the deployment before anything is created.
+	_, err := c.Deploy(ctx, spec, nil)
+	if err == nil || !strings.Contains(err.Error(), "aws ssm put-parameter --region us-east-1 --type SecureString --name /staging/messenger/JWT_KEY") {
+		t.Fatalf("deploy without the secret: %v", err)
+	}
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+
+	d, err := c.Deploy(ctx, spec, nil)
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if !strings.HasSuffix(d.TaskDefinitionARN, ":task-definition/staging-messenger:1") {
+		t.Fatalf("task definition = %s", d.TaskDefinitionARN)
+	}
+	// Creating it again is refused with the import command.
+	if _, err := c.Deploy(ctx, spec, nil); !errors.Is(err, ecsdeploy.ErrServiceExists) || !strings.Contains(err.Error(), "terraform import <address> staging/messenger") {
+		t.Fatalf("second create: %v", err)
+	}
+
+	// Reading back reproduces the spec that was deployed.
+	got, err := c.Read(ctx, spec)
+	if err != nil || got == nil {
+		t.Fatalf("read: %v, %v", got, err)
+	}
+	if want := spec.WithDefaults(); !reflect.DeepEqual(got.Spec, want) {
+		t.Fatalf("read back spec differs:\n got %+v\nwant %+v", got.Spec, want)
+	}
+	if got.TaskDefinitionARN != d.TaskDefinitionARN || got.TaskRoleARN != d.TaskRoleARN || got.Unmanaged {
+		t.Fatalf("read = %+v, deployed %+v", got, d)
+	}
+	// With the revision known, reading back trusts it (revisions are immutable).
+	if again, err := c.Refresh(ctx, *d); err != nil || !reflect.DeepEqual(again.Spec, spec.WithDefaults()) {
+		t.Fatalf("read with known revision: %+v, %v", again, err)
+	}
+
+	// Import: only name and cluster known.
+	imp, err := c.Read(ctx, ecsdeploy.Spec{Name: spec.Name, Cluster: spec.Cluster})
+	if err != nil || imp == nil {
+		t.Fatalf("import read: %v, %v", imp, err)
+	}
+	if imp.Spec.Environment != "staging" || imp.Spec.Image != spec.Image || !reflect.DeepEqual(imp.Spec.Env, spec.Env) || imp.Spec.Tracing != spec.Tracing {
+		t.Fatalf("import read = %+v", imp.Spec)
+	}
+
+	// Same spec again: no new revision.
+	again, err := c.Deploy(ctx, spec, got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.TaskDefinitionARN != d.TaskDefinitionARN {
+		t.Fatalf("no-op deploy registered %s", again.TaskDefinitionARN)
+	}
+
+	// Image bump: exactly one new revision.
+	bumped := spec
+	bumped.Image.Tag = "def456"
+	d2, err := c.Deploy(ctx, bumped, again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(d2.TaskDefinitionARN, ":2") {
+		t.Fatalf("bump registered %s", d2.TaskDefinitionARN)
+	}
+	e := ecs.NewFromConfig(cfg)
+	svc, err := e.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(env.Cluster), Services: []string{"messenger"}})
+	if err != nil || aws.ToString(svc.Services[0].TaskDefinition) != d2.TaskDefinitionARN {
+		t.Fatalf("service runs %v (%v), want %s", svc, err, d2.TaskDefinitionARN)
+	}
+
+	if err := c.Delete(ctx, bumped, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := c.Refresh(ctx, *d2); err != nil || gone != nil {
+		t.Fatalf("read after delete = %v, %v", gone, err)
+	}
+	tds, _ := e.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("staging-messenger"), Status: ecstypes.TaskDefinitionStatusActive})
+	if len(tds.TaskDefinitionArns) != 0 {
+		t.Fatalf("active task definitions left: %v", tds.TaskDefinitionArns)
+	}
+	_, err = iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("staging-messenger-task")})
+	if err == nil {
+		t.Fatal("task role left behind")
+	}
+	// Deleting again is not an error.
+	if err := c.Delete(ctx, bumped, time.Minute); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestCheck_problems(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	c := ecsdeploy.New(cfg)
+	ctx := context.Background()
+	problems, err := c.Check(ctx, ecsdeploy.CheckRequest{Name: "api", Environment: "staging", Cluster: "nope", Namespace: "nope.local", Secrets: []string{"A", "B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, p := range problems {
+		fields = append(fields, p.Field)
+	}
+	if strings.Join(fields, ",") != "cluster,service_connect_namespace,secrets,secrets" {
+		t.Fatalf("problems = %+v", problems)
+	}
+	problems, err = c.Check(ctx, ecsdeploy.CheckRequest{Name: "api", Environment: "staging", Cluster: env.Cluster, Namespace: env.NamespaceARN})
+	if err != nil || len(problems) != 0 {
+		t.Fatalf("problems = %+v, %v", problems, err)
+	}
+
+	// A secret stored as a plain String is a warning, not a failure.
+	if _, err := ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/staging/api/PLAIN"), Value: aws.String("x"), Type: ssmtypes.ParameterTypeString}); err != nil {
+		t.Fatal(err)
+	}
+	problems, err = c.Check(ctx, ecsdeploy.CheckRequest{Name: "api", Environment: "staging", Secrets: []string{"PLAIN"}})
+	if err != nil || len(problems) != 1 || !problems[0].Warning || !strings.Contains(problems[0].Detail, "is a String, so its value is stored unencrypted") {
+		t.Fatalf("problems = %+v, %v", problems, err)
+	}
+}
+
+func TestWaitForSteadyState_timesOut(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	c := ecsdeploy.New(cfg)
+	c.PollInterval = 50 * time.Millisecond
+	ctx := context.Background()
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+	spec := testSpec(env)
+	// moto reports MOTO_ECS_SERVICE_RUNNING (1) task for a new service, so
+	// three desired tasks never come up: the wait must give up on time.
+	spec.DesiredCount = 3
+	spec.Deployment.Timeout = 10 * time.Second
+	start := time.Now()
+	d, err := c.Deploy(ctx, spec, nil)
+	var de *ecsdeploy.DeploymentError
+	if !errors.As(err, &de) || !de.TimedOut {
+		t.Fatalf("err = %v, want a timed-out DeploymentError", err)
+	}
+	if el := time.Since(start); el > 15*time.Second {
+		t.Fatalf("wait ran %s past its 10s timeout", el)
+	}
+	if d == nil || d.ServiceARN == "" {
+		t.Fatalf("a failed wait must still report what exists: %+v", d)
+	}
+	if !strings.Contains(err.Error(), "1 of 3 tasks running") {
+		t.Fatalf("error does not say what was seen: %v", err)
+	}
+}

@@ -1,0 +1,107 @@
+package iamscope_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pivotapp/platform/internal/iamscope"
+)
+
+var scope = iamscope.Scope{
+	Region: "eu-west-1", AccountID: "123456789012", Environment: "staging", Service: "messenger",
+	LogGroup: "/pivot/staging/messenger",
+	Image:    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/messenger:3f9c2e1",
+}
+
+func resources(d iamscope.Document) []string {
+	var out []string
+	for _, s := range d.Statement {
+		out = append(out, s.Resource...)
+	}
+	return out
+}
+
+func TestExecutionPolicy_scopedToOwnResources(t *testing.T) {
+	d := iamscope.ExecutionPolicy(scope)
+	got := resources(d)
+	want := []string{
+		"arn:aws:ssm:eu-west-1:123456789012:parameter/staging/messenger/*",
+		"arn:aws:kms:eu-west-1:123456789012:key/*",
+		"*", // ecr:GetAuthorizationToken has no resource-level permissions
+		"arn:aws:ecr:eu-west-1:123456789012:repository/messenger",
+		"arn:aws:logs:eu-west-1:123456789012:log-group:/pivot/staging/messenger:*",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("resources = %q\nwant %q", got, want)
+	}
+	for _, s := range d.Statement {
+		if slices.Contains(s.Resource, "*") && !slices.Equal(s.Action, []string{"ecr:GetAuthorizationToken"}) {
+			t.Errorf("statement %s grants %v on *", s.Sid, s.Action)
+		}
+		if s.Sid == "DecryptOwnSecrets" && s.Condition["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"] != "arn:aws:ssm:eu-west-1:123456789012:parameter/staging/messenger/*" {
+			t.Errorf("decrypt is not limited to the service's parameters: %v", s.Condition)
+		}
+	}
+}
+
+func TestExecutionPolicy_publicImageAndNoLogGroup(t *testing.T) {
+	s := scope
+	s.Image = "public.ecr.aws/nginx/nginx:1.27"
+	s.LogGroup = ""
+	for _, st := range iamscope.ExecutionPolicy(s).Statement {
+		for _, a := range st.Action {
+			if strings.HasPrefix(a, "ecr:") || strings.HasPrefix(a, "logs:") {
+				t.Errorf("unexpected %s for a public image without a log group", a)
+			}
+		}
+	}
+}
+
+func TestTaskPolicy_bucketAndParameters(t *testing.T) {
+	s := scope
+	s.Bucket = "pivot-staging-messenger"
+	got := resources(iamscope.TaskPolicy(s))
+	want := []string{
+		"arn:aws:ssm:eu-west-1:123456789012:parameter/staging/messenger",
+		"arn:aws:ssm:eu-west-1:123456789012:parameter/staging/messenger/*",
+		"arn:aws:kms:eu-west-1:123456789012:key/*",
+		"arn:aws:s3:::pivot-staging-messenger",
+		"arn:aws:s3:::pivot-staging-messenger/*",
+		"arn:aws:logs:eu-west-1:123456789012:log-group:/pivot/staging/messenger:*",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("resources = %q\nwant %q", got, want)
+	}
+}
+
+func TestECRRepositoryARN(t *testing.T) {
+	cases := map[string]string{
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/messenger:abc":       "arn:aws:ecr:eu-west-1:123456789012:repository/messenger",
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/team/api@sha256:0f0": "arn:aws:ecr:eu-west-1:123456789012:repository/team/api",
+		"210987654321.dkr.ecr.us-east-1.amazonaws.com/api":                 "arn:aws:ecr:us-east-1:210987654321:repository/api",
+		"ghcr.io/pivotapp/api:1":                                           "",
+		"nginx:1.27":                                                       "",
+		"public.ecr.aws/nginx/nginx:1.27":                                  "",
+	}
+	for image, want := range cases {
+		got, ok := iamscope.ECRRepositoryARN(image, "")
+		if got != want || ok != (want != "") {
+			t.Errorf("ECRRepositoryARN(%q) = %q, %v; want %q", image, got, ok, want)
+		}
+	}
+}
+
+func TestDocumentRoundTrip(t *testing.T) {
+	d := iamscope.TrustPolicy("123456789012")
+	back, err := iamscope.ParseDocument(d.JSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.JSON() != d.JSON() {
+		t.Fatalf("round trip changed the document:\n%s\n%s", d.JSON(), back.JSON())
+	}
+	if !strings.Contains(d.JSON(), `"aws:SourceAccount":"123456789012"`) {
+		t.Fatalf("trust policy lacks the SourceAccount condition: %s", d.JSON())
+	}
+}
