@@ -1,0 +1,185 @@
+package aurora_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/aurora"
+)
+
+func TestMain(m *testing.M) { acctest.Main(m) }
+
+func newManager(t *testing.T) (*aurora.Manager, aws.Config) {
+	t.Helper()
+	cfg := acctest.NewAWS(t).Config(t)
+	return &aurora.Manager{RDS: rds.NewFromConfig(cfg), PollInterval: 10 * time.Millisecond, Timeout: time.Minute}, cfg
+}
+
+func TestClusterLifecycle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, _ := newManager(t)
+	spec := aurora.Spec{Identifier: "staging", EngineVersion: "16.4", ReaderCount: 1, Tags: map[string]string{"pivot:environment": "staging"}}
+	st, err := m.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != "available" || st.Endpoint == "" || st.ReaderEndpoint == "" || st.Port != 5432 {
+		t.Fatalf("endpoints: %+v", st)
+	}
+	if st.MasterUsername != aurora.DefaultMasterUsername || !strings.Contains(st.MasterUserSecretARN, ":secretsmanager:") {
+		t.Fatalf("master user: %+v", st)
+	}
+	if st.InstanceClass != aurora.DefaultInstanceClass || st.ReaderCount != 1 || len(st.Instances) != 2 || !st.Instances[0].Writer {
+		t.Fatalf("instances: %+v", st.Instances)
+	}
+
+	next := spec
+	next.ReaderCount, next.InstanceClass, next.DeletionProtection = 2, "db.r6g.xlarge", true
+	st, err = m.Update(ctx, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ReaderCount != 2 || st.InstanceClass != "db.r6g.xlarge" || !st.DeletionProtection {
+		t.Fatalf("after update: %+v", st)
+	}
+	for _, in := range st.Instances {
+		if in.Class != "db.r6g.xlarge" {
+			t.Fatalf("instance %s kept class %s", in.Identifier, in.Class)
+		}
+	}
+	if err := m.Delete(ctx, next); err == nil || !strings.Contains(err.Error(), "deletion_protection = false") {
+		t.Fatalf("delete of a protected cluster: %v", err)
+	}
+
+	last := next
+	last.ReaderCount, last.DeletionProtection = 0, false
+	st, err = m.Update(ctx, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ReaderCount != 0 || len(st.Instances) != 1 || st.Instances[0].Identifier != "staging-1" {
+		t.Fatalf("after scale-in: %+v", st.Instances)
+	}
+	if err := m.Delete(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Read(ctx, "staging"); !errors.Is(err, aurora.ErrNotFound) {
+		t.Fatalf("read after delete: %v", err)
+	}
+	if err := m.Delete(ctx, last); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+// A primary in one region and a secondary in another make one global
+// database.
+//
+// Moto keeps a global cluster in the region that created it, so
+// RemoveFromGlobalCluster from the secondary's region finds nothing to
+// remove and the global cluster outlives its members there; RDS's global
+// cluster API is not regional. So this test checks the clusters are gone,
+// and TestJoinAndLeaveGlobal checks the global cluster's own clean-up.
+func TestGlobalDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, cfg := newManager(t)
+	euCfg := cfg.Copy()
+	euCfg.Region = "eu-west-1"
+	eu := &aurora.Manager{RDS: rds.NewFromConfig(euCfg), PollInterval: 10 * time.Millisecond, Timeout: time.Minute}
+
+	primary := aurora.Spec{Identifier: "prod-us", EngineVersion: "16.4", GlobalClusterIdentifier: "prod"}
+	st, err := m.Create(ctx, primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GlobalClusterIdentifier != "prod" || !st.GlobalPrimary {
+		t.Fatalf("primary: %+v", st)
+	}
+	secondary := aurora.Spec{Identifier: "prod-eu", EngineVersion: "16.4", GlobalClusterIdentifier: "prod"}
+	st2, err := eu.Create(ctx, secondary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.GlobalClusterIdentifier != "prod" || st2.GlobalPrimary || st2.MasterUserSecretARN != "" {
+		t.Fatalf("secondary: %+v", st2)
+	}
+	if err := eu.Delete(ctx, secondary); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Delete(ctx, primary); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Read(ctx, primary.Identifier); !errors.Is(err, aurora.ErrNotFound) {
+		t.Fatalf("primary after delete: %v", err)
+	}
+	if _, err := eu.Read(ctx, secondary.Identifier); !errors.Is(err, aurora.ErrNotFound) {
+		t.Fatalf("secondary after delete: %v", err)
+	}
+}
+
+// A standalone cluster starts a global database in place, and leaves it.
+func TestJoinAndLeaveGlobal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, cfg := newManager(t)
+	spec := aurora.Spec{Identifier: "prod", EngineVersion: "16.4"}
+	if _, err := m.Create(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	global := spec
+	global.GlobalClusterIdentifier = "prod-global"
+	st, err := m.Update(ctx, global)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GlobalClusterIdentifier != "prod-global" {
+		t.Fatalf("not global: %+v", st)
+	}
+	st, err = m.Update(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GlobalClusterIdentifier != "" {
+		t.Fatalf("still global: %+v", st)
+	}
+	if err := m.Delete(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	out, err := rds.NewFromConfig(cfg).DescribeGlobalClusters(ctx, &rds.DescribeGlobalClustersInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.GlobalClusters) != 0 {
+		t.Fatalf("global clusters left: %d", len(out.GlobalClusters))
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		spec aurora.Spec
+		want string
+	}{
+		"identifier case":   {aurora.Spec{Identifier: "Prod"}, "must start with a letter"},
+		"identifier long":   {aurora.Spec{Identifier: strings.Repeat("a", 61)}, "1 to 60"},
+		"identifier hyphen": {aurora.Spec{Identifier: "prod-"}, "must not end with a hyphen"},
+		"version":           {aurora.Spec{Identifier: "p", EngineVersion: "latest"}, "not a version number"},
+		"class":             {aurora.Spec{Identifier: "p", InstanceClass: "r6g.large"}, "not an RDS class"},
+		"readers":           {aurora.Spec{Identifier: "p", ReaderCount: 16}, "between 0 and 15"},
+		"master reserved":   {aurora.Spec{Identifier: "p", MasterUsername: "postgres"}, "reserved"},
+		"global":            {aurora.Spec{Identifier: "p", GlobalClusterIdentifier: "Bad_ID"}, "global cluster identifier"},
+	}
+	for name, tc := range cases {
+		if err := tc.spec.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want %q", name, err, tc.want)
+		}
+	}
+}
