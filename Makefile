@@ -45,7 +45,7 @@ generate: ## regenerate protobuf code and provider docs
 	@scripts/generate.sh
 
 check-generate: generate ## fail when generated files differ from the committed ones
-	@test -z "$$(git status --porcelain -- docs services/internal/gen)" || { git status --short -- docs services/internal/gen; false; } || \
+	@test -z "$$(git status --porcelain -- docs services/internal/gen 'services/*/env-schema.json')" || { git status --short -- docs services/internal/gen 'services/*/env-schema.json'; false; } || \
 		(echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
 
 bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run

@@ -43,6 +43,10 @@ func newServiceCmd() *cobra.Command {
 					return fmt.Errorf("generate code from proto/%s: %w (run `make generate` once buf is installed)", name, err)
 				}
 				fmt.Fprintf(out, "generated services/internal/gen/%s\n", name)
+				if err := writeEnvSchema(r, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "wrote services/%s/env-schema.json\n", name)
 			}
 			fmt.Fprintf(out, "\nNext: go test ./services/%s/... ; review services/%s/service.tf (size, env, secrets, database);\n", name, name)
 			fmt.Fprintf(out, "open a pull request: CI builds the image and bumps its tag, and staging deploys it.\n")
@@ -52,6 +56,18 @@ func newServiceCmd() *cobra.Command {
 	create.Flags().BoolVar(&skipGenerate, "skip-generate", false, "do not run buf generate")
 	cmd.AddCommand(create)
 	return cmd
+}
+
+// writeEnvSchema records the new binary's env contract next to its
+// declaration, as `make generate` does for every service.
+func writeEnvSchema(root, name string) error {
+	c := exec.Command("go", "run", "./services/"+name+"/cmd/"+name, "--print-env-schema")
+	c.Dir = root
+	out, err := c.Output()
+	if err != nil {
+		return fmt.Errorf("print env schema of %s: %w", name, err)
+	}
+	return os.WriteFile(filepath.Join(root, "services", name, "env-schema.json"), out, 0o644)
 }
 
 // bufGenerate runs the project's pinned buf (./bin) or one on PATH.

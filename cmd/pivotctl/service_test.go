@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestServiceNew_buildsAndTests(t *testing.T) {
 		}
 	}
 	catalog, _ := os.ReadFile(filepath.Join(dst, "services", "services.tf"))
-	if !strings.Contains(string(catalog), `billing = module.billing.declaration`) || !strings.Contains(string(catalog), `module "billing" { source = "./billing" }`) {
+	if !regexp.MustCompile(`billing\s+= module.billing.declaration`).Match(catalog) || !strings.Contains(string(catalog), `module "billing" { source = "./billing" }`) {
 		t.Errorf("catalog not updated:\n%s", catalog)
 	}
 	for _, args := range [][]string{{"vet", "./services/billing/..."}, {"test", "-count=1", "./services/billing/..."}} {
@@ -46,6 +47,21 @@ func TestServiceNew_buildsAndTests(t *testing.T) {
 		if out, err := c.CombinedOutput(); err != nil {
 			t.Fatalf("go %v: %v\n%s", args, err, out)
 		}
+	}
+	// The catalog with the new service is valid Terraform: every environment
+	// that uses it plans the new service.
+	for _, args := range [][]string{{"init", "-backend=false", "-input=false"}, {"validate"}} {
+		c := exec.Command(filepath.Join(src, "bin", "terraform"), args...)
+		c.Dir = filepath.Join(dst, "services")
+		c.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+filepath.Join(src, ".pivot", "terraformrc"), "CHECKPOINT_DISABLE=1")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %v: %v\n%s", args, err, out)
+		}
+	}
+	fmtCheck := exec.Command(filepath.Join(src, "bin", "terraform"), "fmt", "-check", "-recursive", ".")
+	fmtCheck.Dir = filepath.Join(dst, "services")
+	if out, err := fmtCheck.CombinedOutput(); err != nil {
+		t.Fatalf("terraform fmt -check: %v\n%s", err, out)
 	}
 	if out, err := runCtl(t, "lint", "proto", "--repo", dst); err != nil {
 		t.Fatalf("lint proto: %v\n%s", err, out)

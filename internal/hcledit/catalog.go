@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
 // CatalogOutput is the services catalog's output listing every declaration.
@@ -45,6 +46,26 @@ func AddCatalogEntry(path, name string) error {
 	} else {
 		out = splice(src, closeAt, closeAt, "\n"+entry+lineIndent)
 	}
-	out = append(bytes.TrimRight(out, "\n"), []byte(fmt.Sprintf("\n\nmodule %q { source = \"./%s\" }\n", name, name))...)
-	return writeAtomic(path, out)
+	// The module line goes after the last module line, keeping the catalog's
+	// two lists side by side.
+	line := fmt.Sprintf("module %q { source = \"./%s\" }\n", name, name)
+	lastModuleEnd := -1
+	for _, b := range body.Blocks {
+		if b.Type == "module" && b.Range().End.Byte > lastModuleEnd {
+			lastModuleEnd = b.Range().End.Byte
+		}
+	}
+	if lastModuleEnd >= 0 && lastModuleEnd < obj.Range().Start.Byte {
+		at := lastModuleEnd
+		if nl := bytes.IndexByte(src[at:], '\n'); nl >= 0 {
+			at += nl + 1
+		}
+		// Byte offsets before the output are unchanged by the map edit.
+		out = splice(out, at, at, line)
+	} else {
+		out = append(bytes.TrimRight(out, "\n"), []byte("\n\n"+line)...)
+	}
+	// Realign the map's equals signs as terraform fmt would; the catalog has
+	// no hand formatting worth keeping.
+	return writeAtomic(path, hclwrite.Format(out))
 }
