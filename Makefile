@@ -22,7 +22,7 @@ install-provider: build ## put the provider in the filesystem mirror Terraform r
 demo: tools install-provider ## apply the demo configuration on the local platform stack
 	@scripts/demo.sh
 
-demo-down: build ## destroy the demo and stop the local platform stack
+demo-down: build ## stop the local platform stack and remove the demo state
 	@scripts/demo.sh down
 
 test: tools lint check-generate check-release test-go ## everything CI runs

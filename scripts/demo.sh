@@ -1,57 +1,128 @@
 #!/usr/bin/env bash
-# make demo: bring up the local platform stack, install the provider from a
-# filesystem mirror, and apply examples/demo to it. `scripts/demo.sh down`
-# destroys what the demo created and stops the stack.
+# make demo: the whole delivery story on the local platform stack.
+#
+#   1. bring up the local stack (moto, nats-server x2, PostgreSQL, Cloudflare emulator);
+#   2. apply envs/staging (account 111111111111) at the declared image tags;
+#      staging records its verified release;
+#   3. CI's bump: `pivotctl image bump messenger <sha>`, and staging applies it;
+#   4. promote: envs/prod (account 222222222222) deploys staging's release;
+#   5. add a tenant with `pivotctl tenant add` (account 333333333333) and
+#      promote: envs/tenants deploys prod's release into the tenant's account;
+#   6. print what runs where.
+#
+# The demo works on a copy of the Terraform tree in .pivot/demo/tree, so the
+# bump and the new tenant never touch your working tree. Running it again
+# converges: every apply then has no changes. `scripts/demo.sh down` stops
+# the stack and removes all demo state.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export PATH="$ROOT/bin:$PATH"
 export TF_CLI_CONFIG_FILE="$ROOT/.pivot/terraformrc"
 export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
-DEMO="$ROOT/examples/demo"
 STATE_DIR="$ROOT/.pivot/local"
+TREE="$ROOT/.pivot/demo/tree"
+STAGING=111111111111 PROD=222222222222 TENANT=333333333333
+# The demo's "new commit": a fixed SHA, so a second run converges.
+DEMO_SHA=$(printf 'pivot demo bump' | sha1sum | cut -d' ' -f1)
+REGISTRY=registry.local/pivotapp
 
 step() { printf '\n==> %s\n' "$*"; }
+role() { echo "arn:aws:iam::$1:role/pivot-deployer"; }
 
 if [[ "${1:-}" == "down" ]]; then
-  if pivotctl local status >/dev/null 2>&1; then
-    set -a; . "$STATE_DIR/env"; set +a
-    step "terraform destroy (examples/demo)"
-    terraform -chdir="$DEMO" destroy -auto-approve -input=false
-  fi
-  step "stopping the local platform stack"
+  step "stopping the local platform stack and removing the demo's state"
   pivotctl local down
-  rm -rf "$DEMO/.terraform" "$DEMO/terraform.tfstate" "$DEMO/terraform.tfstate.backup" "$DEMO/.terraform.lock.hcl"
+  rm -rf "$ROOT/.pivot/demo"
   exit 0
 fi
 
-step "local platform stack"
+step "1. local platform stack"
 pivotctl local up
 set -a; . "$STATE_DIR/env"; set +a
+PG_ENDPOINT=$(python3 -c 'import os,urllib.parse as u; print(u.urlparse(os.environ["PIVOT_POSTGRES_ADMIN_URL"]).netloc.split("@")[1])')
 
-step "terraform init (provider from the filesystem mirror; nothing downloaded)"
-terraform -chdir="$DEMO" init -input=false -upgrade >/dev/null
-echo "initialised examples/demo"
+if [[ ! -d "$TREE" ]]; then
+  step "copying the Terraform tree to $TREE"
+  mkdir -p "$TREE/services"
+  cp -r go.mod envs modules "$TREE/"
+  cp services/services.tf services/versions.tf "$TREE/services/"
+  for decl in services/*/service.tf; do
+    svc=$(dirname "$decl")
+    mkdir -p "$TREE/$svc"
+    cp "$svc"/service.tf "$svc"/env-schema.json "$TREE/$svc/" 2>/dev/null || cp "$svc"/service.tf "$TREE/$svc/"
+  done
+  for env in staging prod tenants; do
+    cp "$TREE/envs/$env/local_override.tf.example" "$TREE/envs/$env/local_override.tf"
+  done
+fi
 
-step "terraform apply"
-terraform -chdir="$DEMO" apply -auto-approve -input=false
+# Secrets are put by operators before an environment's first apply.
+if [[ ! -f "$ROOT/.pivot/demo/secrets-put" ]]; then
+  pivotctl local put-secret /staging/friend/JWT_HS256_SECRET --account "$STAGING" >/dev/null
+  pivotctl local put-secret /prod/friend/JWT_HS256_SECRET --account "$PROD" >/dev/null
+  touch "$ROOT/.pivot/demo/secrets-put"
+fi
 
-step "converged? (a second plan must have no changes)"
-set +e
-terraform -chdir="$DEMO" plan -detailed-exitcode -input=false >/tmp/pivot-demo-plan.txt 2>&1
-rc=$?
-set -e
-case $rc in
-  0) echo "yes: no changes" ;;
-  2) cat /tmp/pivot-demo-plan.txt; echo "demo: the second plan is not empty" >&2; exit 1 ;;
-  *) cat /tmp/pivot-demo-plan.txt; exit $rc ;;
-esac
+tf() { # tf <env> <terraform args...>
+  local env=$1; shift
+  terraform -chdir="$TREE/envs/$env" "$@"
+}
+staging_env() {
+  env NATS_URL="$NATS_URL" TF_VAR_deployer_role_arn="$(role $STAGING)" TF_VAR_image_registry="$REGISTRY" \
+    TF_VAR_nats_url="$NATS_URL" TF_VAR_database="{ ssl_mode = \"disable\", endpoint_override = { writer = \"$PG_ENDPOINT\" } }" "$@"
+}
+prod_env() {
+  env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_staging_release_reader_role_arn="$(role $STAGING)" \
+    TF_VAR_image_registry="$REGISTRY" TF_VAR_nats_url="$PIVOT_LOCAL_NATS_PROD_URL" \
+    TF_VAR_database="{ ssl_mode = \"disable\", reader_count = 1, endpoint_override = { writer = \"$PG_ENDPOINT\" } }" \
+    TF_VAR_desired_counts='{ friend = 2 }' "$@"
+}
+tenants_env() {
+  env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_image_registry="$REGISTRY" "$@"
+}
+apply() { # apply <env> <env-wrapper>
+  local env=$1 wrap=$2
+  $wrap terraform -chdir="$TREE/envs/$env" init -input=false >/dev/null
+  $wrap terraform -chdir="$TREE/envs/$env" apply -auto-approve -input=false -compact-warnings
+}
 
-step "what the demo created"
-terraform -chdir="$DEMO" output
+step "2. staging (account $STAGING) at the declared tags"
+apply staging staging_env
+
+step "3. CI bumps messenger to $DEMO_SHA and staging applies it"
+pivotctl image bump messenger "$DEMO_SHA" --repo "$TREE"
+apply staging staging_env
+
+step "4. promote: prod (account $PROD) deploys staging's release"
+apply prod prod_env
+
+step "5. a tenant: pivotctl tenant add acme (account $TENANT), then promote to tenants"
+if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
+  pivotctl tenant add acme --account-id "$TENANT" --region us-east-1 --repo "$TREE" | head -1
+fi
+apply tenants tenants_env
+
+step "converged? (every root plans no changes)"
+for pair in staging:staging_env prod:prod_env tenants:tenants_env; do
+  env=${pair%%:*} wrap=${pair#*:}
+  set +e
+  $wrap terraform -chdir="$TREE/envs/$env" plan -detailed-exitcode -input=false >/tmp/pivot-demo-plan.txt 2>&1
+  rc=$?
+  set -e
+  case $rc in
+    0) echo "$env: no changes" ;;
+    *) cat /tmp/pivot-demo-plan.txt; echo "demo: $env does not converge (plan exit $rc)" >&2; exit 1 ;;
+  esac
+done
+
+step "6. what runs where"
+pivotctl release show --name staging --role-arn "$(role $STAGING)" --repo "$TREE"
+echo
+pivotctl release show --name prod --role-arn "$(role $PROD)" --tenants --repo "$TREE"
 
 cat <<MSG
 
-Tear it down with:  make demo-down
-(or keep the stack and load its env: set -a; . $STATE_DIR/env; set +a)
+The demo's Terraform tree is $TREE (state in each envs/<env>/terraform.tfstate).
+Tear it all down with:  make demo-down
 MSG

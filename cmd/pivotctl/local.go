@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -124,8 +126,38 @@ func newLocalCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(up, serve, down, status, env)
+	var account, value string
+	putSecret := &cobra.Command{
+		Use:   "put-secret <parameter name> --account <id>",
+		Short: "Store a SecureString parameter in one of the stack's AWS accounts (random value unless --value)",
+		Long: "Operators put a service's secrets in Parameter Store before its first apply; values never pass\n" +
+			"through Terraform. This does the same on the local stack, acting in --account by assume-role.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := localstack.ReadState(dir)
+			if err != nil {
+				return errors.New("not running; start it with `pivotctl local up`")
+			}
+			if value == "" {
+				value = randomSecret()
+			}
+			if err := localstack.PutSecret(cmd.Context(), st.Endpoints, account, args[0], value); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "local: %s stored in account %s\n", args[0], account)
+			return nil
+		},
+	}
+	putSecret.Flags().StringVar(&account, "account", localstack.DefaultAccount, "12-digit account to store it in")
+	putSecret.Flags().StringVar(&value, "value", "", "the value (default: 32 random bytes, hex)")
+	cmd.AddCommand(up, serve, down, status, env, putSecret)
 	return cmd
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func envText(e localstack.Endpoints, export bool) string {
@@ -143,7 +175,7 @@ func printEndpoints(w io.Writer, st localstack.State) {
 	e := st.Endpoints
 	fmt.Fprintf(w, "local platform stack (pid %d, since %s)\n", st.PID, st.StartedAt.Format("15:04:05"))
 	fmt.Fprintf(w, "  aws (moto):          %s\n", e.AWS)
-	fmt.Fprintf(w, "  nats (jetstream):    %s\n", e.NATS)
+	fmt.Fprintf(w, "  nats (jetstream):    %s (staging), %s (prod)\n", e.NATS, e.NATSProd)
 	if e.PostgresAdminURL != "" {
 		fmt.Fprintf(w, "  postgres (aurora):   %s\n", e.PostgresAdminURL)
 	}

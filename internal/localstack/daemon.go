@@ -58,7 +58,7 @@ func (st State) Healthy() error {
 	if !alive(st.PID) {
 		return fmt.Errorf("stack process %d is not running", st.PID)
 	}
-	checks := map[string]string{"aws": st.Endpoints.AWS, "nats": st.Endpoints.NATS, "cloudflare": st.Endpoints.CloudflareURL, "postgres": st.Endpoints.PostgresAdminURL}
+	checks := map[string]string{"aws": st.Endpoints.AWS, "nats": st.Endpoints.NATS, "nats-prod": st.Endpoints.NATSProd, "cloudflare": st.Endpoints.CloudflareURL, "postgres": st.Endpoints.PostgresAdminURL}
 	for name, raw := range checks {
 		if raw == "" {
 			continue

@@ -37,8 +37,11 @@ type Options struct {
 // Stack is a running local platform stack.
 type Stack struct {
 	Dir        string
-	Moto       *Moto
-	NATS       *NATS
+	Moto *Moto
+	NATS *NATS
+	// NATSProd is production's NATS system: staging and production never
+	// share one, so the demo's two environments do not either.
+	NATSProd   *NATS
 	Postgres   *Postgres
 	Cloudflare *cfemu.Server
 	Zones      map[string]string // zone name -> ID
@@ -71,6 +74,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.NATS, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream")}); err != nil {
 		return nil, err
 	}
+	if s.NATSProd, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream-prod")}); err != nil {
+		return nil, err
+	}
 	if !opts.SkipPostgres {
 		logf("starting PostgreSQL (Aurora stand-in)")
 		if s.Postgres, err = StartPostgres(ctx, PostgresOptions{Dir: filepath.Join(opts.Dir, "postgres"), LogFile: filepath.Join(opts.Dir, "postgres.log")}); err != nil {
@@ -101,6 +107,7 @@ func (s *Stack) Stop() {
 		_ = s.Cloudflare.Close()
 	}
 	s.Postgres.Stop()
+	s.NATSProd.Stop()
 	s.NATS.Stop()
 	s.Moto.Stop()
 }
@@ -109,6 +116,7 @@ func (s *Stack) Stop() {
 type Endpoints struct {
 	AWS              string            `json:"aws"`
 	NATS             string            `json:"nats"`
+	NATSProd         string            `json:"nats_prod"`
 	PostgresAdminURL string            `json:"postgres_admin_url,omitempty"`
 	CloudflareURL    string            `json:"cloudflare_url"`
 	Zones            map[string]string `json:"zones"`
@@ -116,7 +124,7 @@ type Endpoints struct {
 
 // Endpoints returns the running stack's addresses.
 func (s *Stack) Endpoints() Endpoints {
-	e := Endpoints{AWS: s.Moto.Endpoint, NATS: s.NATS.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
+	e := Endpoints{AWS: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
 	if s.Postgres != nil {
 		e.PostgresAdminURL = s.Postgres.URL("postgres")
 	}
@@ -133,6 +141,7 @@ func (e Endpoints) Env() [][2]string {
 		{"AWS_ACCESS_KEY_ID", AccessKeyID},
 		{"AWS_SECRET_ACCESS_KEY", SecretAccessKey},
 		{"NATS_URL", e.NATS},
+		{"PIVOT_LOCAL_NATS_PROD_URL", e.NATSProd},
 		{"CLOUDFLARE_API_TOKEN", CloudflareToken},
 		{"CLOUDFLARE_BASE_URL", e.CloudflareURL},
 	}

@@ -1,0 +1,33 @@
+package localstack
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/pivotapp/platform/internal/awsx"
+)
+
+// PutSecret stores a SecureString parameter in one of the stack's accounts,
+// reached by assume-role like every other account on the stack.
+func PutSecret(ctx context.Context, e Endpoints, account, name, value string) error {
+	if !awsx.IsAccountID(account) {
+		return fmt.Errorf("account %q is not a 12-digit AWS account ID", account)
+	}
+	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
+		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})
+	cfg, err := s.For(ctx, awsx.Target{})
+	if err != nil {
+		return err
+	}
+	_, err = ssm.NewFromConfig(cfg).PutParameter(ctx, &ssm.PutParameterInput{
+		Name: aws.String(name), Value: aws.String(value), Type: ssmtypes.ParameterTypeSecureString, Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("put parameter %s: %w", name, err)
+	}
+	return nil
+}
