@@ -149,6 +149,23 @@ func TestAccRelease_verify(t *testing.T) {
 					return nil
 				},
 			},
+			// After a rollout to a new revision, the new tag verifies.
+			{
+				PreConfig: func() {
+					td2, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+						Family: aws.String("staging-messenger"), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+						NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+						ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("123.dkr.ecr.us-east-1.amazonaws.com/pivot/messenger:ccc333"), Essential: aws.Bool(true)}},
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("messenger"), TaskDefinition: td2.TaskDefinition.TaskDefinitionArn}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: testAccReleaseConfig(a, `{ messenger = "ccc333" }`, `verify_cluster = "staging"`),
+			},
 		},
 	})
 }

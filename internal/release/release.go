@@ -189,7 +189,15 @@ func Observe(ctx context.Context, api ECSAPI, cluster string, names []string) (m
 			res[n] = r
 			continue
 		}
-		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: primary.TaskDefinition})
+		tdARN := primary.TaskDefinition
+		// Real ECS starts a new PRIMARY deployment for a new task definition,
+		// so a lone deployment always runs the service's task definition.
+		// Moto never updates its deployment record on UpdateService; trust
+		// the service's own task definition in that case.
+		if len(s.Deployments) == 1 && aws.ToString(s.TaskDefinition) != "" {
+			tdARN = s.TaskDefinition
+		}
+		td, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: tdARN})
 		if err != nil {
 			return nil, fmt.Errorf("describe task definition of %s: %w", n, err)
 		}
