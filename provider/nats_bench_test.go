@@ -17,22 +17,17 @@ import (
 	"github.com/pivotapp/platform/internal/acctest"
 )
 
-// benchProviderEnvFile, when set, turns TestNATSBenchProviderProcess into a
-// provider server for the benchmark below, which runs the test binary
+// benchProviderEnvFile, when set, turns the test binary into a provider
+// server for the benchmark below, which runs the test binary
 // again as its provider process: the real Terraform then talks to the
 // provider over gRPC, as it does for users.
 const benchProviderEnvFile = "PIVOT_BENCH_PROVIDER_ENV_FILE"
 
-func TestNATSBenchProviderProcess(t *testing.T) {
-	path := os.Getenv(benchProviderEnvFile)
-	if path == "" {
-		t.Skip("not a test: the provider process of BenchmarkNATSApply100Streams200Consumers")
-	}
-	err := tf6server.Serve(Address, providerserver.NewProtocol6(New("bench")()),
+// serveBenchProvider runs this test binary as the benchmark's provider
+// process when benchProviderEnvFile is set (see TestMain).
+func serveBenchProvider(path string) error {
+	return tf6server.Serve(Address, providerserver.NewProtocol6(New("bench")()),
 		tf6server.WithManagedDebug(), tf6server.WithManagedDebugEnvFilePath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // natsBenchProvider serves the provider in a child process and returns the
@@ -40,7 +35,7 @@ func TestNATSBenchProviderProcess(t *testing.T) {
 func natsBenchProvider(b *testing.B) string {
 	b.Helper()
 	envFile := filepath.Join(b.TempDir(), "reattach.env")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestNATSBenchProviderProcess$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), benchProviderEnvFile+"="+envFile)
 	cmd.Stdout, cmd.Stderr = &bytes.Buffer{}, &bytes.Buffer{}
 	if err := cmd.Start(); err != nil {

@@ -83,6 +83,9 @@ tenants_env() {
 }
 apply() { # apply <env> <env-wrapper>
   local env=$1 wrap=$2
+  # The provider is rebuilt from source, so its checksum changes: start
+  # from a fresh lock rather than one recorded for an older build.
+  rm -rf "$TREE/envs/$env/.terraform.lock.hcl" "$TREE/envs/$env/.terraform/providers"
   $wrap terraform -chdir="$TREE/envs/$env" init -input=false >/dev/null
   $wrap terraform -chdir="$TREE/envs/$env" apply -auto-approve -input=false -compact-warnings
 }
