@@ -155,3 +155,39 @@ func TestAccCallerIdentity_allowedAccounts(t *testing.T) {
 		}},
 	})
 }
+
+// An allow-list unknown at plan time (computed from a resource) is accepted
+// and enforced once known.
+func TestAccProvider_unknownAllowedAccounts(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := fmt.Sprintf(`
+resource "terraform_data" "account" {
+  input = %[4]q
+}
+
+provider "pivot" {
+  aws {
+    region              = %[1]q
+    endpoint            = %[2]q
+    access_key          = "test"
+    secret_key          = "test"
+    allowed_account_ids = [terraform_data.account.output]
+    assume_role {
+      role_arn = %[3]q
+    }
+  }
+}
+
+data "pivot_caller_identity" "this" {}
+`, localstack.Region, a.Endpoint, acctest.RoleARN(a.AccountID), a.AccountID)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: cfg,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.pivot_caller_identity.this", tfjsonpath.New("account_id"), knownvalue.StringExact(a.AccountID)),
+			},
+		}},
+	})
+}

@@ -124,7 +124,7 @@ type awsModel struct {
 	AccessKey         types.String     `tfsdk:"access_key"`
 	SecretKey         types.String     `tfsdk:"secret_key"`
 	Profile           types.String     `tfsdk:"profile"`
-	AllowedAccountIDs []types.String   `tfsdk:"allowed_account_ids"`
+	AllowedAccountIDs types.List       `tfsdk:"allowed_account_ids"`
 	MaxRetries        types.Int64      `tfsdk:"max_retries"`
 	AssumeRole        *assumeRoleModel `tfsdk:"assume_role"`
 }
@@ -163,8 +163,9 @@ func (p *pivotProvider) ValidateConfig(ctx context.Context, req provider.Validat
 				resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("assume_role").AtName("role_arn"), "Invalid Role ARN", err.Error())
 			}
 		}
-		for i, id := range cfg.AWS.AllowedAccountIDs {
-			if known(id) && !awsx.IsAccountID(id.ValueString()) {
+		for i, v := range cfg.AWS.AllowedAccountIDs.Elements() {
+			id, ok := v.(types.String)
+			if ok && known(id) && !awsx.IsAccountID(id.ValueString()) {
 				resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("allowed_account_ids").AtListIndex(i), "Invalid Account ID",
 					fmt.Sprintf("%q is not a 12-digit AWS account ID.", id.ValueString()))
 			}
@@ -208,8 +209,12 @@ func (p *pivotProvider) Configure(ctx context.Context, req provider.ConfigureReq
 		awsCfg.SecretKey = a.SecretKey.ValueString()
 		awsCfg.Profile = a.Profile.ValueString()
 		awsCfg.MaxRetries = int(a.MaxRetries.ValueInt64())
-		for _, id := range a.AllowedAccountIDs {
-			awsCfg.AllowedAccountIDs = append(awsCfg.AllowedAccountIDs, id.ValueString())
+		// An allow-list still unknown (computed from a resource) is enforced
+		// when Terraform configures the provider again with it known.
+		for _, v := range a.AllowedAccountIDs.Elements() {
+			if id, ok := v.(types.String); ok && known(id) {
+				awsCfg.AllowedAccountIDs = append(awsCfg.AllowedAccountIDs, id.ValueString())
+			}
 		}
 		if ar := a.AssumeRole; ar != nil && ar.RoleARN.ValueString() != "" {
 			awsCfg.AssumeRole = &awsx.AssumeRole{RoleARN: ar.RoleARN.ValueString(), ExternalID: ar.ExternalID.ValueString(), SessionName: ar.SessionName.ValueString()}

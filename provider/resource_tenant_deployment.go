@@ -92,6 +92,8 @@ func (r *tenantDeploymentResource) Schema(_ context.Context, _ resource.SchemaRe
 					"env":               schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Plain environment variables."},
 					"secrets":           schema.SetAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "SecureString parameters under /<tenant>/<service>/ injected as variables."},
 					"health_check_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Path of the HTTP health check on the first port. Default `/health`."},
+					"health_check_command": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "Container health check command, e.g. `[\"CMD\", \"/app\", \"--health-check\"]` for images without curl. Overrides the HTTP check."},
 				}},
 			},
 			"images": schema.MapAttribute{Required: true, ElementType: types.StringType,
@@ -394,6 +396,7 @@ type tenantServiceModel struct {
 	Env             map[string]string `tfsdk:"env"`
 	Secrets         []string          `tfsdk:"secrets"`
 	HealthCheckPath types.String      `tfsdk:"health_check_path"`
+	HealthCheckCmd  []string          `tfsdk:"health_check_command"`
 }
 
 type tenantPortModel struct {
@@ -440,6 +443,7 @@ func tenantService(name string, s tenantServiceModel) tenant.Service {
 	if !s.HealthCheckPath.IsNull() {
 		svc.HealthCheck.Path = s.HealthCheckPath.ValueString()
 	}
+	svc.HealthCheck.Command = s.HealthCheckCmd
 	return svc
 }
 

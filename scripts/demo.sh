@@ -72,11 +72,14 @@ staging_env() {
   env NATS_URL="$NATS_URL" TF_VAR_deployer_role_arn="$(role $STAGING)" TF_VAR_image_registry="$REGISTRY" \
     TF_VAR_nats_url="$NATS_URL" TF_VAR_database="{ ssl_mode = \"disable\", endpoint_override = { writer = \"$PG_ENDPOINT\" } }" "$@"
 }
+# Production differs from staging in inputs only (here: a reader instance).
+# Task counts stay at 1: moto reports the same running count for every
+# service (MOTO_ECS_SERVICE_RUNNING), so a service of 2 would never look steady.
 prod_env() {
   env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_staging_release_reader_role_arn="$(role $STAGING)" \
     TF_VAR_image_registry="$REGISTRY" TF_VAR_nats_url="$PIVOT_LOCAL_NATS_PROD_URL" \
     TF_VAR_database="{ ssl_mode = \"disable\", reader_count = 1, endpoint_override = { writer = \"$PG_ENDPOINT\" } }" \
-    TF_VAR_desired_counts='{ friend = 2 }' "$@"
+    "$@"
 }
 tenants_env() {
   env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_image_registry="$REGISTRY" "$@"
@@ -103,6 +106,13 @@ apply prod prod_env
 step "5. a tenant: pivotctl tenant add acme (account $TENANT), then promote to tenants"
 if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
   pivotctl tenant add acme --account-id "$TENANT" --region us-east-1 --repo "$TREE" | head -1
+  # The tenant's operator stores its secrets first, as for any environment;
+  # pivot_tenant_deployment does not create per-service databases yet, so
+  # their URLs are secrets here too.
+  pivotctl local put-secret /acme/friend/JWT_HS256_SECRET --account "$TENANT" >/dev/null
+  for svc in messenger notifier; do
+    pivotctl local put-secret "/acme/$svc/DATABASE_URL" --account "$TENANT" --value "$PIVOT_POSTGRES_ADMIN_URL" >/dev/null
+  done
 fi
 apply tenants tenants_env
 

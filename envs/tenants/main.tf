@@ -1,0 +1,64 @@
+# Tenants: every tenant runs exactly the image set production runs (the
+# release record "prod"), in its own AWS account, through its own role.
+# Adding a tenant is one entry in tenants.tf.
+
+locals {
+  declarations = module.services.declarations
+  release      = data.pivot_release.prod.images
+
+  # Services production runs; a service added since reaches the tenants with
+  # production's next release.
+  promoted = { for name, d in local.declarations : name => d if contains(keys(local.release), name) }
+
+  # The declarations in the shape pivot_tenant_deployment takes. A tenant's
+  # NATS runs in its account (managed_nats), reached as nats:4222 through
+  # Service Connect. Services with a database read DATABASE_URL from the
+  # tenant's Parameter Store, put there at onboarding (see README.md).
+  services = { for name, d in local.promoted : name => {
+    image_repository     = "${trimsuffix(var.image_registry, "/")}/${d.image_repository}"
+    cpu                  = d.cpu
+    memory               = d.memory
+    desired_count        = d.desired_count
+    ports                = [for p in d.ports : { name = p.name, container_port = p.container_port, protocol = p.protocol }]
+    env                  = merge({ NATS_URL = "nats://nats:4222" }, d.env, lookup(var.service_env, name, {}))
+    secrets              = concat(d.secrets, d.database ? ["DATABASE_URL"] : [])
+    health_check_path    = "/health"
+    health_check_command = try(d.health_check_command, null)
+  } }
+}
+
+################################################################################
+# Services catalog and the release to deploy
+################################################################################
+
+module "services" {
+  source = "../../services"
+}
+
+data "pivot_release" "prod" {
+  name = "prod"
+
+  target {
+    role_arn = var.prod_release_reader_role_arn
+  }
+}
+
+################################################################################
+# Tenant deployments
+################################################################################
+
+resource "pivot_tenant_deployment" "this" {
+  for_each = local.tenants
+
+  name                = each.key
+  role_arn            = "arn:aws:iam::${each.value.account_id}:role/${var.tenant_role_name}"
+  external_id         = lookup(var.tenant_external_ids, each.key, null)
+  region              = each.value.region
+  deletion_protection = try(each.value.deletion_protection, true)
+  managed_nats        = true
+
+  services = { for name, s in local.services : name => merge(s, {
+    env = merge(s.env, { STAGE = each.key })
+  }) }
+  images = { for name, tag in local.release : name => tag if contains(keys(local.services), name) }
+}

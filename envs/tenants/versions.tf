@@ -1,0 +1,21 @@
+terraform {
+  required_version = ">= 1.8.0"
+
+  required_providers {
+    pivot = {
+      source  = "pivotapp/pivot"
+      version = ">= 0.1.0"
+    }
+  }
+
+  # Terraform Cloud runs this root in the workspace platform-tenants. Against
+  # the local platform stack, local_override.tf (from
+  # local_override.tf.example) replaces this block with a local backend.
+  cloud {
+    organization = "pivotapp"
+
+    workspaces {
+      name = "platform-tenants"
+    }
+  }
+}
