@@ -46,7 +46,7 @@ type stack struct {
 
 // startStack brings the components up concurrently and stops them when the
 // test ends.
-func startStack(t *testing.T) *stack {
+func startStack(t testing.TB) *stack {
 	t.Helper()
 	ctx := context.Background()
 	// Not t.TempDir: its 0700 folders are closed to the postgres user the
@@ -123,7 +123,7 @@ func (s *stack) providerEnv(nats *localstack.NATS) map[string]string {
 
 // postgresEndpoint is the host:port of the local PostgreSQL, which stands
 // in for Aurora's writer and reader.
-func (s *stack) postgresEndpoint(t *testing.T) string {
+func (s *stack) postgresEndpoint(t testing.TB) string {
 	t.Helper()
 	u, err := url.Parse(s.pg.URL("postgres"))
 	if err != nil {
@@ -134,7 +134,7 @@ func (s *stack) postgresEndpoint(t *testing.T) string {
 
 // aws returns an SDK configuration acting in account, through assume-role,
 // independent of the provider.
-func (s *stack) aws(t *testing.T, account string) aws.Config {
+func (s *stack) aws(t testing.TB, account string) aws.Config {
 	t.Helper()
 	sess := awsx.NewSessions(awsx.Config{
 		Region: localstack.Region, Endpoint: s.moto.Endpoint, AccessKey: localstack.AccessKeyID, SecretKey: localstack.SecretAccessKey,
@@ -149,7 +149,7 @@ func (s *stack) aws(t *testing.T, account string) aws.Config {
 
 // putSecrets stores SecureString parameters, as an operator does before an
 // environment's first apply (secret values never pass through Terraform).
-func (s *stack) putSecrets(t *testing.T, account string, names ...string) {
+func (s *stack) putSecrets(t testing.TB, account string, names ...string) {
 	t.Helper()
 	client := ssm.NewFromConfig(s.aws(t, account))
 	for _, n := range names {
@@ -173,7 +173,7 @@ func roleARN(account string) string {
 
 // newAccountID returns a random account ID, so runs never share state on
 // a long-lived moto.
-func newAccountID(t *testing.T) string {
+func newAccountID(t testing.TB) string {
 	t.Helper()
 	n, err := rand.Int(rand.Reader, big.NewInt(8_999_999_999_99))
 	if err != nil {
@@ -182,7 +182,7 @@ func newAccountID(t *testing.T) string {
 	return fmt.Sprintf("%012d", n.Int64()+1_000_000_000_00)
 }
 
-func randomHex(t *testing.T, n int) string {
+func randomHex(t testing.TB, n int) string {
 	t.Helper()
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -194,7 +194,7 @@ func randomHex(t *testing.T, n int) string {
 // buildProvider builds the provider from this tree into a filesystem
 // mirror of its own and returns a Terraform CLI configuration using it, so
 // the test exercises the code it sits next to and downloads nothing.
-func buildProvider(t *testing.T) string {
+func buildProvider(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	const version = "0.1.0"
@@ -229,7 +229,7 @@ disable_checkpoint = true
 // catalog and declarations, envs, go.mod for pivotctl's repository lookup)
 // into a temporary repository, and adds each env's documented local
 // override, so edits (image bumps, tenants) never touch the real tree.
-func copyTree(t *testing.T) string {
+func copyTree(t testing.TB) string {
 	t.Helper()
 	src := repoRoot()
 	dst := t.TempDir()
