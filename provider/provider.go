@@ -155,7 +155,7 @@ func (p *pivotProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	if cfg.AWS != nil {
 		if v := cfg.AWS.Endpoint; known(v) {
 			if err := validateHTTPURL(v.ValueString()); err != nil {
-				resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("endpoint"), "Invalid AWS Endpoint", err.Error()+" Use a URL such as http://127.0.0.1:5000.")
+				resp.Diagnostics.AddAttributeError(path.Root("aws").AtName("endpoint"), "Invalid AWS Endpoint", err.Error()+". Use a URL such as http://127.0.0.1:5000.")
 			}
 		}
 		if ar := cfg.AWS.AssumeRole; ar != nil && known(ar.RoleARN) {
@@ -173,7 +173,7 @@ func (p *pivotProvider) ValidateConfig(ctx context.Context, req provider.Validat
 	}
 	if cfg.Cloudflare != nil && known(cfg.Cloudflare.BaseURL) {
 		if err := validateHTTPURL(cfg.Cloudflare.BaseURL.ValueString()); err != nil {
-			resp.Diagnostics.AddAttributeError(path.Root("cloudflare").AtName("base_url"), "Invalid Cloudflare Base URL", err.Error()+" Use e.g. https://api.cloudflare.com/client/v4.")
+			resp.Diagnostics.AddAttributeError(path.Root("cloudflare").AtName("base_url"), "Invalid Cloudflare Base URL", err.Error()+". Use e.g. https://api.cloudflare.com/client/v4.")
 		}
 	}
 	if cfg.Postgres != nil && known(cfg.Postgres.AdminURL) {
@@ -282,7 +282,7 @@ func known(v interface {
 func validateHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL.", s)
+		return fmt.Errorf("%q is not an http(s) URL", s)
 	}
 	return nil
 }

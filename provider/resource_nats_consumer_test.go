@@ -158,7 +158,7 @@ func TestAccNATSConsumer_lifecycle(t *testing.T) {
 					}
 					st, err := cons.LatestState()
 					if err != nil || st.Paused {
-						return fmt.Errorf("consumer should run again: paused=%v err=%v", st.Paused, err)
+						return fmt.Errorf("consumer should run again: paused=%v err=%w", st.Paused, err)
 					}
 					return nil
 				},

@@ -75,7 +75,7 @@ func TestAccRelease_lifecycle(t *testing.T) {
 				Check: func(*terraform.State) error {
 					rec, err := store.Get(ctx, "staging")
 					if err != nil || rec.Images["messenger"] != "ccc333" {
-						return fmt.Errorf("record after bump: %+v, %v", rec, err)
+						return fmt.Errorf("record after bump: %+v, %w", rec, err)
 					}
 					return nil
 				},
@@ -144,7 +144,7 @@ func TestAccRelease_verify(t *testing.T) {
 				Check: func(*terraform.State) error {
 					out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/pivot/releases/staging")})
 					if err != nil || !regexp.MustCompile(`"messenger":"aaa111"`).MatchString(aws.ToString(out.Parameter.Value)) {
-						return fmt.Errorf("release parameter: %v %v", out, err)
+						return fmt.Errorf("release parameter: %v %w", out, err)
 					}
 					return nil
 				},

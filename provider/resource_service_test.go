@@ -176,7 +176,7 @@ func (i svcInspector) nothingLeft(names ...string) resource.TestCheckFunc {
 		ctx := context.Background()
 		for _, name := range names {
 			if svc, err := i.service(name); err != nil || svc != nil {
-				return fmt.Errorf("service %s still ACTIVE after destroy (%v)", name, err)
+				return fmt.Errorf("service %s still ACTIVE after destroy (%w)", name, err)
 			}
 			for _, env := range []string{"staging", "qa"} {
 				if revs := i.activeRevisions(env + "-" + name); len(revs) > 0 {

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -233,7 +234,7 @@ func (r *tenantDeploymentResource) Read(ctx context.Context, req resource.ReadRe
 		names = append(names, n)
 	}
 	obs, err := tenant.Read(ctx, cfg, state.Name.ValueString(), dedupe(names))
-	if err == tenant.ErrGone {
+	if errors.Is(err, tenant.ErrGone) {
 		resp.State.RemoveResource(ctx)
 		return
 	}

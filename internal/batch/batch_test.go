@@ -49,7 +49,7 @@ func TestBatcher_coalescesConcurrentLookups(t *testing.T) {
 			key := fmt.Sprintf("svc-%02d", i)
 			v, found, err := b.Get(context.Background(), "cluster", key)
 			if err != nil || !found || v != "cluster/"+key {
-				errs <- fmt.Errorf("get %s = %q, %v, %v", key, v, found, err)
+				errs <- fmt.Errorf("get %s = %q, %v, %w", key, v, found, err)
 			}
 		}()
 	}

@@ -36,7 +36,7 @@ type Options struct {
 
 // Stack is a running local platform stack.
 type Stack struct {
-	Dir        string
+	Dir  string
 	Moto *Moto
 	NATS *NATS
 	// NATSProd is production's NATS system: staging and production never

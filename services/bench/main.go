@@ -80,7 +80,7 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int) err
 	if err != nil {
 		return err
 	}
-	defer shutdownTracing(ctx)
+	defer func() { _ = shutdownTracing(ctx) }()
 	dir, err := os.MkdirTemp("", "services-bench-")
 	if err != nil {
 		return err
@@ -276,12 +276,12 @@ func consumption(ctx context.Context, dbURL, natsURL string, concurrency, events
 	if err != nil {
 		return 0, err
 	}
-	defer nt.Stop()
+	defer func() { _ = nt.Stop() }()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var first time.Time
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
@@ -305,7 +305,7 @@ func createDatabases(ctx context.Context, pg *localstack.Postgres, names ...stri
 	if err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	for _, n := range names {
 		if _, err := conn.Exec(ctx, "CREATE DATABASE "+n); err != nil {
 			return fmt.Errorf("create database %s: %w", n, err)
@@ -319,7 +319,7 @@ func countRows(ctx context.Context, url, sql string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	var n int
 	err = conn.QueryRow(ctx, sql).Scan(&n)
 	return n, err

@@ -92,7 +92,7 @@ func Database(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("connect to postgres: %v", err)
 	}
-	defer admin.Close(ctx)
+	defer func() { _ = admin.Close(ctx) }()
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
@@ -101,7 +101,7 @@ func Database(t testing.TB) string {
 		if err != nil {
 			return
 		}
-		defer conn.Close(ctx)
+		defer func() { _ = conn.Close(ctx) }()
 		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
 	return pg.URL(name)
@@ -162,7 +162,7 @@ func (n *NATS) Restart() {
 // Logger returns a logger for the code under test: silent unless
 // TEST_LOG=1, when it writes JSON to stderr.
 func Logger(t testing.TB) *slog.Logger {
-	var w io.Writer = io.Discard
+	var w io.Writer = io.Discard //nolint:staticcheck // the explicit type is what the branches below assign
 	if os.Getenv("TEST_LOG") != "" {
 		w = os.Stderr
 	}

@@ -132,7 +132,7 @@ func fromMessenger(op string, err error) error {
 	case connect.CodeFailedPrecondition:
 		return fmt.Errorf("%s: %w: %s", op, chat.ErrFailedPrecondition, cerr.Message())
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeResourceExhausted:
-		return fmt.Errorf("%s: %w: %v", op, chat.ErrUnavailable, err)
+		return fmt.Errorf("%s: %w: %w", op, chat.ErrUnavailable, err)
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}

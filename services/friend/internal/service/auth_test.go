@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"net"
 	"net/http"
 	"testing"
@@ -237,7 +238,8 @@ func TestAuthConfigNeedsExactlyOneKey(t *testing.T) {
 }
 
 func containsProblem(err error, name string) bool {
-	e, ok := err.(*kit.EnvError)
+	var e *kit.EnvError
+	ok := errors.As(err, &e)
 	if !ok {
 		return false
 	}

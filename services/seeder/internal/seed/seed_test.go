@@ -2,6 +2,7 @@ package seed_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -74,7 +75,9 @@ func TestSeederRefusesNonLocalStages(t *testing.T) {
 	}
 	for _, want := range []string{"STAGE", "JWT_HS256_SECRET", "JWT_AUDIENCE"} {
 		found := false
-		for _, p := range err.(*kit.EnvError).Problems {
+		var envErr *kit.EnvError
+		_ = errors.As(err, &envErr)
+		for _, p := range envErr.Problems {
 			found = found || p.Name == want
 		}
 		if !found {
