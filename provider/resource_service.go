@@ -190,6 +190,8 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"security_groups":  schema.SetAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: "Security group IDs (`sg-...`)."},
 					"assign_public_ip": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false), MarkdownDescription: "Give tasks public IPs (public subnets without NAT). Default false."},
 				}},
+			"target_group_arn": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Load balancer target group (e.g. `pivot_public_endpoint.target_group_arn`) the app container's first port is registered in. Changes in place."},
 			"s3_bucket": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "An S3 bucket the service owns: its task role may list it and get, put and delete its objects, and nothing else."},
 			"tags": schema.MapAttribute{Optional: true, ElementType: types.StringType,
@@ -487,6 +489,7 @@ type serviceModel struct {
 	Deployment              types.Object `tfsdk:"deployment"`
 	Network                 types.Object `tfsdk:"network"`
 	S3Bucket                types.String `tfsdk:"s3_bucket"`
+	TargetGroupARN          types.String `tfsdk:"target_group_arn"`
 	Tags                    types.Map    `tfsdk:"tags"`
 	TaskDefinitionARN       types.String `tfsdk:"task_definition_arn"`
 	TaskRoleARN             types.String `tfsdk:"task_role_arn"`
@@ -632,7 +635,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		"image": m.Image, "cpu": m.CPU, "memory": m.Memory, "cpu_architecture": m.CPUArchitecture, "launch_type": m.LaunchType,
 		"desired_count": m.DesiredCount, "ports": m.Ports, "env": m.Env, "secrets": m.Secrets, "required_env": m.RequiredEnv,
 		"env_schema_json": m.EnvSchemaJSON, "injected_env": m.InjectedEnv, "health_check": m.HealthCheck, "logging": m.Logging,
-		"tracing": m.Tracing, "deployment": m.Deployment, "network": m.Network, "s3_bucket": m.S3Bucket, "tags": m.Tags,
+		"tracing": m.Tracing, "deployment": m.Deployment, "network": m.Network, "s3_bucket": m.S3Bucket, "target_group_arn": m.TargetGroupARN, "tags": m.Tags,
 	} {
 		if !svcFullyKnown(v) {
 			unknown[name] = true
@@ -656,6 +659,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		Env:             svcStringMap(ctx, m.Env, &diags),
 		Secrets:         svcStrings(ctx, m.Secrets, &diags),
 		Bucket:          m.S3Bucket.ValueString(),
+		TargetGroupARN:  m.TargetGroupARN.ValueString(),
 		Tags:            svcStringMap(ctx, m.Tags, &diags),
 	}
 	if m.DesiredCount.IsNull() {
@@ -863,6 +867,7 @@ func svcModelFromDeployed(ctx context.Context, d *ecsdeploy.Deployed, prior serv
 		"assign_public_ip": types.BoolValue(s.Network.AssignPublicIP),
 	})
 	m.S3Bucket = svcStringOrNull(s.Bucket)
+	m.TargetGroupARN = svcStringOrNull(s.TargetGroupARN)
 	m.Tags = svcMapLike(prior.Tags, s.Tags)
 	return m, diags
 }

@@ -188,6 +188,7 @@ func (c *Client) createService(ctx context.Context, s Spec, tdARN string) (*ecst
 		NetworkConfiguration:        s.networkConfiguration(),
 		DeploymentConfiguration:     s.deploymentConfiguration(),
 		ServiceConnectConfiguration: s.serviceConnectConfiguration(),
+		LoadBalancers:               s.loadBalancers(),
 		PropagateTags:               ecstypes.PropagateTagsService,
 		EnableECSManagedTags:        true,
 		Tags:                        ecsTags(s.managedTags()),
@@ -225,6 +226,14 @@ func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN stri
 		in.ServiceConnectConfiguration = want.serviceConnectConfiguration()
 		changed = append(changed, "service connect")
 	}
+	if want.TargetGroupARN != prior.TargetGroupARN {
+		// An empty list detaches the service from its target group.
+		in.LoadBalancers = want.loadBalancers()
+		if in.LoadBalancers == nil {
+			in.LoadBalancers = []ecstypes.LoadBalancer{}
+		}
+		changed = append(changed, "load balancer")
+	}
 	out, err := c.ecs.UpdateService(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("update service %s in cluster %s: %w", want.Name, want.Cluster, err)
@@ -255,6 +264,17 @@ func (c *Client) syncServiceTags(ctx context.Context, arn string, want, have map
 		return fmt.Errorf("tag service %s: %w", arn, err)
 	}
 	return nil
+}
+
+func (s Spec) loadBalancers() []ecstypes.LoadBalancer {
+	if s.TargetGroupARN == "" || len(s.Ports) == 0 {
+		return nil
+	}
+	return []ecstypes.LoadBalancer{{
+		TargetGroupArn: aws.String(s.TargetGroupARN),
+		ContainerName:  aws.String(AppContainer),
+		ContainerPort:  aws.Int32(int32(s.Ports[0].ContainerPort)),
+	}}
 }
 
 func (s Spec) networkConfiguration() *ecstypes.NetworkConfiguration {

@@ -89,6 +89,12 @@ func (c *Client) Refresh(ctx context.Context, priorState Deployed) (*Deployed, e
 			AssignPublicIP: v.AssignPublicIp == ecstypes.AssignPublicIpEnabled,
 		}
 	}
+	s.TargetGroupARN = ""
+	for _, lb := range svc.LoadBalancers {
+		if aws.ToString(lb.ContainerName) == AppContainer {
+			s.TargetGroupARN = aws.ToString(lb.TargetGroupArn)
+		}
+	}
 	// The local stack's moto stores the deployment configuration only once
 	// UpdateService sent it; when none is reported, keep the configured one.
 	if dc := svc.DeploymentConfiguration; dc != nil {

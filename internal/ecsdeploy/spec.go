@@ -89,7 +89,10 @@ type Spec struct {
 
 	// Bucket optionally grants the task role read/write on one S3 bucket.
 	Bucket string
-	Tags   map[string]string
+	// TargetGroupARN registers the app container's first port in a load
+	// balancer target group (a public service's, see pivot_public_endpoint).
+	TargetGroupARN string
+	Tags           map[string]string
 }
 
 // Image is a container image reference split where CI bumps it.

@@ -132,6 +132,8 @@ func describeMemory(cpu int, valid []int) string {
 
 // Validate checks the spec (after WithDefaults) without calling AWS and
 // returns every problem found.
+var targetGroupARN = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[A-Za-z0-9-]+/[0-9a-f]+$`)
+
 func (s Spec) Validate() []FieldError {
 	var errs []FieldError
 	add := func(field, summary, format string, args ...any) {
@@ -145,6 +147,12 @@ func (s Spec) Validate() []FieldError {
 	}
 	if s.Cluster == "" {
 		add("cluster", "Missing Cluster", "Set cluster to the name or ARN of the environment's ECS cluster.")
+	}
+	if s.TargetGroupARN != "" && !targetGroupARN.MatchString(s.TargetGroupARN) {
+		add("target_group_arn", "Invalid Target Group ARN", "%q is not a target group ARN (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>).", s.TargetGroupARN)
+	}
+	if s.TargetGroupARN != "" && len(s.Ports) == 0 {
+		add("target_group_arn", "Target Group Without Port", "Service %s has no ports, so nothing can be registered in its target group; add a port or remove target_group_arn.", s.Name)
 	}
 	if s.Namespace == "" {
 		add("service_connect_namespace", "Missing Service Connect Namespace", "Set service_connect_namespace to the name or ARN of the environment's Cloud Map namespace.")

@@ -45,6 +45,8 @@ resource "pivot_service" "this" {
   environment               = local.environment.name
   cluster                   = local.environment.cluster
   service_connect_namespace = local.environment.namespace
+  # A public service's tasks register in its endpoint's target group.
+  target_group_arn = try(pivot_public_endpoint.this[0].target_group_arn, null)
 
   image {
     repository = local.image_repository
