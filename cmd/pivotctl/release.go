@@ -189,7 +189,11 @@ func showRelease(ctx context.Context, w io.Writer, root string, o releaseOpts) (
 			case st.Reason != "":
 				status = st.Reason
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.tenant, n, strings.Join(st.Tags, ","), rec.Images[n], status)
+			running := st.App
+			if running == "" {
+				running = strings.Join(st.Tags, ",")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.tenant, n, running, rec.Images[n], status)
 		}
 	}
 	_ = tw.Flush()

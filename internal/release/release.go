@@ -140,6 +140,7 @@ func (e *VerifyError) Error() string {
 type Running struct {
 	Found  bool
 	Tags   []string // image tags of the PRIMARY deployment's containers
+	App    string   // the tag of the container named "app", the service's own
 	Steady bool     // one deployment, running = desired, rollout not failed
 	Reason string   // why it is not steady
 }
@@ -205,6 +206,9 @@ func Observe(ctx context.Context, api ECSAPI, cluster string, names []string) (m
 			img := aws.ToString(c.Image)
 			if i := strings.LastIndexAny(img, ":@"); i >= 0 && i > strings.LastIndex(img, "/") {
 				r.Tags = append(r.Tags, img[i+1:])
+				if aws.ToString(c.Name) == "app" {
+					r.App = img[i+1:]
+				}
 			}
 		}
 		switch {
