@@ -36,6 +36,10 @@ type PostgresOptions struct {
 	Dir     string // cluster folder; created if missing, must be empty or an earlier cluster
 	Port    int    // 0 picks a free port
 	LogFile string
+	// Durable keeps Postgres's crash safety (fsync, synchronous commit,
+	// full-page writes), as Aurora always has it. Tests leave it off for
+	// speed; benchmarks that weigh commits turn it on.
+	Durable bool
 }
 
 // AdminUser is the superuser of every local cluster.
@@ -112,7 +116,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		}
 		pg.Port = port
 		pg.done = make(chan struct{})
-		if lastErr = pg.start(ctx, bin, data, cred, opts.LogFile); lastErr == nil {
+		if lastErr = pg.start(ctx, bin, data, cred, opts); lastErr == nil {
 			return pg, nil
 		}
 		if opts.Port != 0 {
@@ -122,10 +126,14 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	return nil, lastErr
 }
 
-func (p *Postgres) start(ctx context.Context, bin, data string, cred *syscall.Credential, logFile string) error {
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(p.Port), "-h", "127.0.0.1",
-		"-k", p.Dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=128MB")
+func (p *Postgres) start(ctx context.Context, bin, data string, cred *syscall.Credential, opts PostgresOptions) error {
+	args := []string{"-D", data, "-p", strconv.Itoa(p.Port), "-h", "127.0.0.1", "-k", p.Dir,
+		"-c", "max_connections=300", "-c", "shared_buffers=128MB"}
+	if !opts.Durable {
+		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	}
+	logFile := opts.LogFile
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 	if logFile != "" {
 		f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

@@ -3,10 +3,18 @@
 // absolute numbers that depend on the hardware:
 //
 //   - messenger's send-message path (gRPC call -> idempotency key + insert +
-//     outbox row -> commit) against single-row INSERTs issued directly;
+//     outbox row -> commit) against single-row INSERTs issued directly, by
+//     the same number of concurrent clients;
+//   - the Connect hop alone (the same client, server options and
+//     interceptors, a handler that touches no database) against the same
+//     INSERTs: the ceiling of any per-call send path on this machine;
 //   - notifier's consumption rate (JetStream -> processed-event + notification
 //     rows -> commit -> ack) against the same INSERT rate;
 //   - p50/p99 latency of both at the same fixed, open-loop request rate.
+//
+// Each throughput pair is measured in alternating rounds, so a noisy
+// neighbour slows both sides of a ratio alike. Postgres runs with fsync and
+// synchronous commit on, as Aurora commits (-durable=false turns them off).
 //
 // Each figure is printed as one line:
 //
@@ -48,6 +56,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 8, "concurrent clients in throughput phases (and pool size)")
 	rate := flag.Int("rate", 200, "requests per second in the fixed-load latency phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	durable := flag.Bool("durable", true, "run Postgres crash-safe (fsync, synchronous commit), as Aurora is")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -67,13 +76,13 @@ func main() {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *duration, *concurrency, *rate); err != nil {
+	if err := run(ctx, *duration, *concurrency, *rate, *durable); err != nil {
 		pprof.StopCPUProfile()
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, duration time.Duration, concurrency, rate int) error {
+func run(ctx context.Context, duration time.Duration, concurrency, rate int, durable bool) error {
 	// Tracing on, as in production (no exporter without an endpoint): its
 	// cost belongs in the figures.
 	shutdownTracing, err := kit.SetupTracing(ctx, "bench", kit.TelemetryConfig{})
@@ -87,7 +96,9 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int) err
 	}
 	defer os.RemoveAll(dir)
 
-	pg, err := localstack.StartPostgres(ctx, localstack.PostgresOptions{Dir: filepath.Join(dir, "pg"), LogFile: filepath.Join(dir, "postgres.log")})
+	pg, err := localstack.StartPostgres(ctx, localstack.PostgresOptions{
+		Dir: filepath.Join(dir, "pg"), LogFile: filepath.Join(dir, "postgres.log"), Durable: durable,
+	})
 	if err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
@@ -148,15 +159,22 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int) err
 		return err
 	}
 
-	baseRate, err := throughput(ctx, duration, concurrency, insert)
-	if err != nil {
-		return err
-	}
-	sendRate, err := throughput(ctx, duration, concurrency, send)
+	sendRate, baseRate, err := compare(ctx, duration, concurrency, send, insert)
 	if err != nil {
 		return err
 	}
 	report("messenger_send_rate", sendRate, "msg/s", baseRate, "rows/s")
+
+	hop, err := startHop(ctx)
+	if err != nil {
+		return err
+	}
+	hopRate, hopBase, err := compare(ctx, duration, concurrency, hop.call, insert)
+	hop.stop()
+	if err != nil {
+		return err
+	}
+	report("connect_hop_rate", hopRate, "calls/s", hopBase, "rows/s")
 
 	baseLat, err := fixedLoad(ctx, duration, rate, insert)
 	if err != nil {
@@ -183,7 +201,13 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int) err
 	if err != nil {
 		return err
 	}
-	report("notifier_consume_rate", consumeRate, "events/s", baseRate, "rows/s")
+	// The backlog takes well under a second to drain: weigh it against the
+	// insert rate just after it as well as the one before.
+	after, err := throughput(ctx, duration/4, concurrency, insert)
+	if err != nil {
+		return err
+	}
+	report("notifier_consume_rate", consumeRate, "events/s", (baseRate+after)/2, "rows/s")
 	return nil
 }
 
@@ -217,6 +241,25 @@ func throughput(ctx context.Context, d time.Duration, workers int, op func(conte
 	}
 	wg.Wait()
 	return float64(done.Load()) / time.Since(start).Seconds(), firstErr
+}
+
+// compare measures op and base in alternating rounds (op first) and
+// returns both rates; each side runs for d in total.
+func compare(ctx context.Context, d time.Duration, workers int, op, base func(context.Context) error) (opRate, baseRate float64, err error) {
+	const rounds = 4
+	var opSum, baseSum float64
+	for range rounds {
+		r, err := throughput(ctx, d/rounds, workers, op)
+		if err != nil {
+			return 0, 0, err
+		}
+		b, err := throughput(ctx, d/rounds, workers, base)
+		if err != nil {
+			return 0, 0, err
+		}
+		opSum, baseSum = opSum+r, baseSum+b
+	}
+	return opSum / rounds, baseSum / rounds, nil
 }
 
 // fixedLoad issues op at a fixed rate regardless of how long each takes
@@ -271,7 +314,9 @@ func consumption(ctx context.Context, dbURL, natsURL string, concurrency, events
 	}
 	nt, err := stack.Notifier(ctx, map[string]string{
 		"STAGE": "local", "DATABASE_URL": dbURL, "NATS_URL": natsURL,
-		"DATABASE_MAX_CONNS": fmt.Sprint(concurrency), "NATS_CONCURRENCY": fmt.Sprint(concurrency),
+		// NATS_CONCURRENCY stays at notifier's default: handlers share
+		// transactions, so in-flight events are not connections.
+		"DATABASE_MAX_CONNS": fmt.Sprint(concurrency),
 	}, stack.Options{})
 	if err != nil {
 		return 0, err

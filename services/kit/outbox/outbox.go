@@ -67,24 +67,61 @@ func Write(ctx context.Context, tx pgx.Tx, events ...Event) error {
 // own statements and the events in one round trip. The batch must be sent
 // inside the transaction of the change.
 func Queue(ctx context.Context, batch *pgx.Batch, events ...Event) error {
+	rows, err := Encode(ctx, events...)
+	if err != nil {
+		return err
+	}
+	QueueRows(batch, rows)
+	return nil
+}
+
+// Row is an event encoded for the outbox table, carrying the trace context
+// of the request that caused it.
+type Row struct {
+	EventID string
+	Subject string
+	Payload []byte
+	Headers []byte
+}
+
+// Encode turns events into rows with ctx's trace context. A caller writing
+// several requests' events in one transaction encodes each request's events
+// with that request's context, then queues them all with QueueRows.
+func Encode(ctx context.Context, events ...Event) ([]Row, error) {
 	if len(events) == 0 {
-		return nil
+		return nil, nil
 	}
 	h := nats.Header{}
 	natsx.InjectTrace(ctx, h)
 	headers, err := json.Marshal(h)
 	if err != nil {
-		return fmt.Errorf("encode trace headers: %w", err)
+		return nil, fmt.Errorf("encode trace headers: %w", err)
 	}
-	for _, e := range events {
+	rows := make([]Row, len(events))
+	for i, e := range events {
 		payload, err := proto.Marshal(e.Payload)
 		if err != nil {
-			return fmt.Errorf("marshal event %s: %w", e.Subject, err)
+			return nil, fmt.Errorf("marshal event %s: %w", e.Subject, err)
 		}
-		batch.Queue(`INSERT INTO outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3, $4)`,
-			e.ID, e.Subject, payload, headers)
+		rows[i] = Row{EventID: e.ID, Subject: e.Subject, Payload: payload, Headers: headers}
 	}
-	return nil
+	return rows, nil
+}
+
+// QueueRows adds one INSERT of all rows to batch.
+func QueueRows(batch *pgx.Batch, rows []Row) {
+	if len(rows) == 0 {
+		return
+	}
+	ids, subjects := make([]string, len(rows)), make([]string, len(rows))
+	payloads, headers := make([][]byte, len(rows)), make([]string, len(rows))
+	for i, r := range rows {
+		ids[i], subjects[i], payloads[i], headers[i] = r.EventID, r.Subject, r.Payload, string(r.Headers)
+	}
+	// unnest keeps the statement's text, and so its prepared plan, the same
+	// whatever the number of rows.
+	batch.Queue(`INSERT INTO outbox (event_id, subject, payload, headers)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[])`, ids, subjects, payloads, headers)
 }
 
 // Relay publishes stored events. Several relays (one per task) may run on

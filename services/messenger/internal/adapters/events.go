@@ -42,3 +42,15 @@ func toOutbox(e room.Event) (outbox.Event, error) {
 		return outbox.Event{}, fmt.Errorf("no published form for event %T", e)
 	}
 }
+
+func toOutboxAll(events []room.Event) ([]outbox.Event, error) {
+	out := make([]outbox.Event, 0, len(events))
+	for _, e := range events {
+		oe, err := toOutbox(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, oe)
+	}
+	return out, nil
+}

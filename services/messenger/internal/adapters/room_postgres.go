@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pivotapp/platform/services/kit/group"
 	"github.com/pivotapp/platform/services/kit/outbox"
 	"github.com/pivotapp/platform/services/kit/pg"
 	"github.com/pivotapp/platform/services/messenger/internal/domain/room"
@@ -19,6 +21,7 @@ import (
 type RoomRepository struct {
 	db       *pg.DB
 	onCommit func()
+	posts    *group.Committer[postRequest, *room.Message]
 }
 
 var (
@@ -32,7 +35,9 @@ func NewRoomRepository(db *pg.DB, onCommit func()) *RoomRepository {
 	if db == nil || onCommit == nil {
 		panic("adapters: nil dependency")
 	}
-	return &RoomRepository{db: db, onCommit: onCommit}
+	r := &RoomRepository{db: db, onCommit: onCommit}
+	r.posts = group.New(r.postGroup, group.Options{Name: "store messages"})
+	return r
 }
 
 // Create implements room.Repository.
@@ -105,8 +110,188 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 	return out, nil
 }
 
-// Post implements room.Repository.
+// Post implements room.Repository. Posts arriving together share one
+// transaction (group commit): a busy room's messages would otherwise pay a
+// BEGIN, a COMMIT and five round trips each. A post the group cannot settle
+// on its own terms (a replayed key, a failed group) runs alone afterwards.
 func (r *RoomRepository) Post(ctx context.Context, idem room.Idempotency, roomID string, post func(*room.Room) (*room.Message, error)) (*room.Message, error) {
+	msg, err := r.posts.Do(ctx, postRequest{idem: idem, roomID: roomID, post: post})
+	if errors.Is(err, errRunAlone) || errors.Is(err, errGroupFailed) {
+		return r.postAlone(ctx, idem, roomID, post)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.onCommit()
+	return msg, nil
+}
+
+type postRequest struct {
+	idem   room.Idempotency
+	roomID string
+	post   func(*room.Room) (*room.Message, error)
+}
+
+var (
+	// errRunAlone sends a post back from its group to the one-transaction
+	// path.
+	errRunAlone = errors.New("run alone")
+	// errGroupFailed: nothing of the group was stored, so every post gets
+	// a transaction of its own and with it its own outcome.
+	errGroupFailed = errors.New("group failed")
+)
+
+type keyID struct{ principal, key string }
+
+// postGroup stores a group of posts in two statements, whatever the
+// group's size: one loads the rooms, and one claims the new idempotency keys
+// (with their result) and inserts the messages and outbox rows of the posts
+// whose key it claimed. That statement is atomic on its own, so no BEGIN or
+// COMMIT is needed. A key that is already taken, or taken twice in the
+// group, is left to postAlone, which waits on it with SELECT … FOR UPDATE
+// and replays the first outcome.
+func (r *RoomRepository) postGroup(ctx context.Context, items []*group.Item[postRequest, *room.Message]) error {
+	if err := r.storeGroup(ctx, items); err != nil {
+		for _, it := range items {
+			if it.Err == nil {
+				it.Set(nil, fmt.Errorf("%w: %w", errGroupFailed, err))
+			}
+		}
+	}
+	return nil
+}
+
+func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[postRequest, *room.Message]) error {
+	// The rooms are read without a lock, as postAlone does: members are
+	// only ever added and rooms never deleted.
+	rooms, err := loadRooms(ctx, r.db.Writer(), items)
+	if err != nil {
+		return err
+	}
+	var (
+		todo                                   = make(map[string]*group.Item[postRequest, *room.Message], len(items))
+		taken                                  = map[keyID]bool{}
+		principals, keys, operations, prints   []string
+		ids, roomIDs, senders, bodies          []string
+		at                                     []time.Time
+		eventMsgs, eventIDs, subjects, headers []string
+		payloads                               [][]byte
+	)
+	for _, it := range items {
+		req := it.Req
+		rm, ok := rooms[req.roomID]
+		if !ok {
+			it.Set(nil, room.ErrRoomNotFound)
+			continue
+		}
+		k := keyID{req.idem.Principal, req.idem.Key}
+		if req.idem.Key != "" && taken[k] {
+			it.Set(nil, errRunAlone)
+			continue
+		}
+		msg, err := req.post(rm)
+		if err != nil {
+			it.Set(nil, err)
+			continue
+		}
+		events, err := toOutboxAll(rm.PopEvents())
+		if err != nil {
+			return err
+		}
+		rows, err := outbox.Encode(it.Ctx, events...)
+		if err != nil {
+			return err
+		}
+		taken[k] = req.idem.Key != ""
+		todo[msg.ID] = it
+		it.Result = msg
+		// An empty key (idempotency off) is claimed by no row; the
+		// statement lets those posts through.
+		principals, keys = append(principals, req.idem.Principal), append(keys, req.idem.Key)
+		operations, prints = append(operations, req.idem.Operation), append(prints, req.idem.Fingerprint)
+		ids, roomIDs, senders = append(ids, msg.ID), append(roomIDs, msg.RoomID), append(senders, msg.SenderID)
+		bodies, at = append(bodies, msg.Body), append(at, msg.CreatedAt)
+		for _, row := range rows {
+			eventMsgs, eventIDs, subjects = append(eventMsgs, msg.ID), append(eventIDs, row.EventID), append(subjects, row.Subject)
+			payloads, headers = append(payloads, row.Payload), append(headers, string(row.Headers))
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	stored, err := r.db.Writer().Query(ctx, `
+		WITH input AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[])
+			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at)
+		), claimed AS (
+			INSERT INTO idempotency_keys (principal, key, operation, fingerprint, result_id)
+			SELECT principal, key, operation, fingerprint, id::text FROM input WHERE key <> ''
+			ON CONFLICT DO NOTHING
+			RETURNING result_id
+		), stored AS (
+			INSERT INTO messages (id, room_id, sender_id, body, created_at)
+			SELECT id, room_id, sender_id, body, created_at FROM input
+			WHERE key = '' OR id::text IN (SELECT result_id FROM claimed)
+			RETURNING id
+		), events AS (
+			INSERT INTO outbox (event_id, subject, payload, headers)
+			SELECT e.event_id, e.subject, e.payload, e.headers
+			FROM unnest($10::uuid[], $11::text[], $12::text[], $13::bytea[], $14::jsonb[]) AS e(message_id, event_id, subject, payload, headers)
+			WHERE e.message_id IN (SELECT id FROM stored)
+		)
+		SELECT id::text FROM stored`,
+		principals, keys, operations, prints, ids, roomIDs, senders, bodies, at,
+		eventMsgs, eventIDs, subjects, payloads, headers)
+	if err != nil {
+		return fmt.Errorf("store messages: %w", err)
+	}
+	var id string
+	if _, err := pgx.ForEachRow(stored, []any{&id}, func() error {
+		if it := todo[id]; it != nil {
+			it.Set(it.Result, nil)
+			delete(todo, id)
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("store messages: %w", err)
+	}
+	// What is left lost its key to an earlier request.
+	for _, it := range todo {
+		it.Set(nil, errRunAlone)
+	}
+	return nil
+}
+
+// loadRooms reads the rooms of a group's posts in one query, without
+// locks (see postAlone).
+func loadRooms(ctx context.Context, q querier, items []*group.Item[postRequest, *room.Message]) (map[string]*room.Room, error) {
+	ids := make([]string, 0, len(items))
+	for _, it := range items {
+		if !slices.Contains(ids, it.Req.roomID) {
+			ids = append(ids, it.Req.roomID)
+		}
+	}
+	rows, err := q.Query(ctx, `SELECT r.id, r.name, r.created_by, r.created_at,
+		       coalesce((SELECT array_agg(m.user_id ORDER BY m.ord) FROM room_members m WHERE m.room_id = r.id), '{}')
+		FROM rooms r WHERE r.id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load rooms: %w", err)
+	}
+	out := map[string]*room.Room{}
+	var id, name, createdBy string
+	var createdAt time.Time
+	var members []string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name, &createdBy, &createdAt, &members}, func() error {
+		out[id] = room.Restore(id, name, createdBy, createdAt, slices.Clone(members))
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load rooms: %w", err)
+	}
+	return out, nil
+}
+
+// postAlone posts in a transaction of its own.
+func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, roomID string, post func(*room.Room) (*room.Message, error)) (*room.Message, error) {
 	var out *room.Message
 	err := r.db.WithTx(ctx, func(tx pgx.Tx) error {
 		prior, err := claimKey(ctx, tx, idem)
@@ -180,13 +365,9 @@ func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (priorResul
 // for the outbox and the key's result: one round trip, in the transaction
 // of the change itself.
 func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, events []room.Event) error {
-	out := make([]outbox.Event, 0, len(events))
-	for _, e := range events {
-		oe, err := toOutbox(e)
-		if err != nil {
-			return err
-		}
-		out = append(out, oe)
+	out, err := toOutboxAll(events)
+	if err != nil {
+		return err
 	}
 	if err := outbox.Queue(ctx, batch, out...); err != nil {
 		return err

@@ -340,6 +340,119 @@ func TestIdempotentSendMessage(t *testing.T) {
 	}
 }
 
+// barrier holds SendMessage calls until n have arrived, then lets them all
+// through at once, so they reach the repository together and share
+// transactions.
+func barrier(n int) connect.UnaryInterceptorFunc {
+	var mu sync.Mutex
+	arrived := 0
+	open := make(chan struct{})
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if strings.HasSuffix(req.Spec().Procedure, "/SendMessage") {
+				mu.Lock()
+				if arrived++; arrived == n {
+					close(open)
+				}
+				mu.Unlock()
+				<-open
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+func TestConcurrentSendsShareTransactionsKeepingOutcomes(t *testing.T) {
+	t.Parallel()
+	const valid, strangers, tooLong, replays = 40, 5, 5, 10
+	const total = valid + strangers + tooLong + replays
+	h := start(t, options{interceptors: []connect.Interceptor{barrier(total)}})
+	r1 := createRoom(t, h.grpc, alice, bob)
+	r2 := createRoom(t, h.grpc, alice, "carol")
+
+	type outcome struct {
+		msg *grpcv1.Message
+		err error
+	}
+	out := make([]outcome, total)
+	type call struct{ user, key, room, body string }
+	calls := make([]call, 0, total)
+	for i := range valid {
+		switch i % 3 {
+		case 0:
+			calls = append(calls, call{alice, fmt.Sprintf("a-%d", i), r1.GetId(), fmt.Sprintf("to r1 %d", i)})
+		case 1:
+			calls = append(calls, call{alice, fmt.Sprintf("a-%d", i), r2.GetId(), fmt.Sprintf("to r2 %d", i)})
+		default:
+			calls = append(calls, call{bob, fmt.Sprintf("b-%d", i), r1.GetId(), fmt.Sprintf("bob %d", i)})
+		}
+	}
+	for i := range strangers {
+		calls = append(calls, call{"carol", fmt.Sprintf("c-%d", i), r1.GetId(), "not my room"})
+	}
+	for i := range tooLong {
+		calls = append(calls, call{alice, fmt.Sprintf("long-%d", i), r1.GetId(), strings.Repeat("x", room.MaxMessageLength+1)})
+	}
+	for range replays {
+		calls = append(calls, call{bob, "same-key", r1.GetId(), "once"})
+	}
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			m, err := send(h.grpc, c.user, c.key, c.room, c.body)
+			out[i] = outcome{m, err}
+		})
+	}
+	wg.Wait()
+
+	var replayID string
+	for i, c := range calls {
+		o := out[i]
+		switch {
+		case i < valid:
+			if o.err != nil || o.msg.GetBody() != c.body || o.msg.GetRoomId() != c.room || o.msg.GetSenderUserId() != c.user {
+				t.Errorf("send %d (%s): got %v, %v", i, c.body, o.msg, o.err)
+			}
+		case i < valid+strangers:
+			if connect.CodeOf(o.err) != connect.CodePermissionDenied {
+				t.Errorf("send %d by a non-member: code %v, want PermissionDenied", i, connect.CodeOf(o.err))
+			}
+		case i < valid+strangers+tooLong:
+			if connect.CodeOf(o.err) != connect.CodeInvalidArgument {
+				t.Errorf("send %d too long: code %v, want InvalidArgument", i, connect.CodeOf(o.err))
+			}
+		default:
+			if o.err != nil {
+				t.Fatalf("replay %d: %v", i, o.err)
+			}
+			if replayID == "" {
+				replayID = o.msg.GetId()
+			}
+			if o.msg.GetId() != replayID {
+				t.Errorf("replay %d got message %s, want %s", i, o.msg.GetId(), replayID)
+			}
+		}
+	}
+	if got := count(t, h.dbURL, `SELECT count(*) FROM messages`); got != valid+1 {
+		t.Errorf("messages = %d, want %d", got, valid+1)
+	}
+	if got := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE subject = 'messenger.v1.message.created'`); got != valid+1 {
+		t.Errorf("events = %d, want %d", got, valid+1)
+	}
+	if got := count(t, h.dbURL, `SELECT count(*) FROM idempotency_keys k JOIN messages m ON m.id::text = k.result_id`); got != valid+1 {
+		t.Errorf("keys pointing at their message = %d, want %d", got, valid+1)
+	}
+	// Refused sends burned no key: the same key works with a valid body.
+	if _, err := send(h.grpc, alice, "long-0", r1.GetId(), "short now"); err != nil {
+		t.Errorf("retry of a refused send: %v", err)
+	}
+	// Sends arriving together shared transactions (xmin is the inserting
+	// transaction).
+	if txs := count(t, h.dbURL, `SELECT count(DISTINCT xmin::text) FROM messages WHERE body <> 'short now'`); txs >= valid+1 {
+		t.Errorf("%d messages took %d transactions; concurrent sends should share them", valid+1, txs)
+	}
+}
+
 func TestEventsPublishedAfterCommit(t *testing.T) {
 	t.Parallel()
 	h := start(t, options{})

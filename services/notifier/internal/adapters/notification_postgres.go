@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pivotapp/platform/services/kit/group"
 	"github.com/pivotapp/platform/services/kit/pg"
 	"github.com/pivotapp/platform/services/notifier/internal/domain/notification"
 )
@@ -29,7 +30,8 @@ func Migrations() []pg.Migrations {
 // NotificationRepository is notification.Repository and ReadModel on
 // Postgres.
 type NotificationRepository struct {
-	db *pg.DB
+	db     *pg.DB
+	stores *group.Committer[storeRequest, bool]
 }
 
 var (
@@ -42,42 +44,75 @@ func NewNotificationRepository(db *pg.DB) *NotificationRepository {
 	if db == nil {
 		panic("adapters: nil db")
 	}
-	return &NotificationRepository{db: db}
+	r := &NotificationRepository{db: db}
+	r.stores = group.New(r.storeGroup, group.Options{Name: "store notifications"})
+	return r
 }
 
-// StoreOnce implements notification.Repository. One statement claims the
-// event in processed_events and inserts the notifications only if the claim
-// succeeded, inside the transaction; a concurrent duplicate waits on the
-// event's key and then inserts nothing.
+// StoreOnce implements notification.Repository. Events arriving together
+// are stored in one statement (group commit, see kit/group): it claims the
+// events in processed_events and inserts the notifications of the claimed
+// ones only. A statement is atomic on its own, so no BEGIN or COMMIT is
+// needed; a concurrent duplicate waits on the event's key and then inserts
+// nothing.
 func (r *NotificationRepository) StoreOnce(ctx context.Context, eventID string, ns []notification.Notification) (bool, error) {
-	n := len(ns)
-	ids, users, kinds, rooms := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	messages, actors, texts, at := make([]string, n), make([]string, n), make([]string, n), make([]time.Time, n)
-	for i, x := range ns {
-		ids[i], users[i], kinds[i], rooms[i] = x.ID, x.UserID, string(x.Kind), x.RoomID
-		messages[i], actors[i], texts[i], at[i] = x.MessageID, x.ActorID, x.Text, x.CreatedAt
+	return r.stores.Do(ctx, storeRequest{eventID: eventID, notifications: ns})
+}
+
+type storeRequest struct {
+	eventID       string
+	notifications []notification.Notification
+}
+
+func (r *NotificationRepository) storeGroup(ctx context.Context, items []*group.Item[storeRequest, bool]) error {
+	var events, ids, users, kinds, rooms, messages, actors, texts, eventOf []string
+	var at []time.Time
+	first := map[string]*group.Item[storeRequest, bool]{}
+	for _, it := range items {
+		e := it.Req.eventID
+		if first[e] != nil {
+			// The same event twice in one group: the first copy stores it.
+			it.Set(true, nil)
+			continue
+		}
+		first[e] = it
+		events = append(events, e)
+		for _, x := range it.Req.notifications {
+			ids, users, kinds, rooms = append(ids, x.ID), append(users, x.UserID), append(kinds, string(x.Kind)), append(rooms, x.RoomID)
+			messages, actors, texts, at = append(messages, x.MessageID), append(actors, x.ActorID), append(texts, x.Text), append(at, x.CreatedAt)
+			eventOf = append(eventOf, e)
+		}
 	}
-	claimed := false
-	err := r.db.WithTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
-			WITH claimed AS (
-				INSERT INTO processed_events (event_id) VALUES ($9) ON CONFLICT DO NOTHING RETURNING event_id
-			), inserted AS (
-				INSERT INTO notifications (id, user_id, kind, room_id, message_id, actor_user_id, text, created_at, event_id)
-				SELECT x.id, x.u, x.k, x.r, x.m, x.a, x.t, x.at, $9
-				FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])
-				     AS x(id, u, k, r, m, a, t, at)
-				WHERE EXISTS (SELECT 1 FROM claimed)
-				RETURNING 1
-			)
-			SELECT EXISTS (SELECT 1 FROM claimed)`,
-			ids, users, kinds, rooms, messages, actors, texts, at, eventID).Scan(&claimed)
-		if err != nil {
-			return fmt.Errorf("store notifications: %w", err)
+	rows, err := r.db.Writer().Query(ctx, `
+		WITH claimed AS (
+			INSERT INTO processed_events (event_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING event_id
+		), inserted AS (
+			INSERT INTO notifications (id, user_id, kind, room_id, message_id, actor_user_id, text, created_at, event_id)
+			SELECT x.id, x.u, x.k, x.r, x.m, x.a, x.t, x.at, x.e
+			FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+			     AS x(id, u, k, r, m, a, t, at, e)
+			WHERE x.e IN (SELECT event_id FROM claimed)
+		)
+		SELECT event_id FROM claimed`,
+		events, ids, users, kinds, rooms, messages, actors, texts, at, eventOf)
+	if err != nil {
+		return fmt.Errorf("store notifications: %w", err)
+	}
+	var claimed string
+	if _, err := pgx.ForEachRow(rows, []any{&claimed}, func() error {
+		if it := first[claimed]; it != nil {
+			it.Set(false, nil)
+			delete(first, claimed)
 		}
 		return nil
-	})
-	return !claimed, err
+	}); err != nil {
+		return fmt.Errorf("store notifications: %w", err)
+	}
+	// Not claimed: an earlier delivery stored it.
+	for _, it := range first {
+		it.Set(true, nil)
+	}
+	return nil
 }
 
 // ForUser implements notification.ReadModel.

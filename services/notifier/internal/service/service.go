@@ -31,7 +31,7 @@ type Config struct {
 	Consumer          string          `env:"NATS_CONSUMER" envDefault:"notifier" desc:"durable consumer name on NATS_STREAM"`
 	MaxDeliver        int             `env:"NATS_MAX_DELIVER" envDefault:"5" desc:"deliveries of a failing event before it is dead-lettered"`
 	RetryBackoff      []time.Duration `env:"NATS_RETRY_BACKOFF" envDefault:"1s,5s,30s" desc:"NAK delays by attempt, comma-separated; the last repeats"`
-	Concurrency       int             `env:"NATS_CONCURRENCY" envDefault:"8" desc:"events handled at once"`
+	Concurrency       int             `env:"NATS_CONCURRENCY" envDefault:"64" desc:"events handled at once; they share database transactions (group commit), so this is not a connection count"`
 	DeadLetterSubject string          `env:"NATS_DEAD_LETTER_SUBJECT" envDefault:"notifier.v1.dead_letter" desc:"subject receiving events that cannot be processed"`
 }
 
