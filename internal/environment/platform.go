@@ -45,6 +45,10 @@ type platformService struct {
 	ExecutionRoleARN  string
 	LogGroup          string
 	Network           *placement
+	// DeploymentKnown says the API reported the deployment configuration
+	// (ECS always does; moto never does, so StopFirst cannot be compared
+	// there and is not taken for drift).
+	DeploymentKnown bool
 }
 
 type platformPort struct {
@@ -167,8 +171,9 @@ func platformServiceOf(s ecstypes.Service, td *ecstypes.TaskDefinition) platform
 	}
 	ps.CPU, _ = strconv.Atoi(aws.ToString(td.Cpu))
 	ps.Memory, _ = strconv.Atoi(aws.ToString(td.Memory))
-	if dc := s.DeploymentConfiguration; dc != nil && aws.ToInt32(dc.MinimumHealthyPercent) == 0 && dc.MinimumHealthyPercent != nil {
-		ps.StopFirst = true
+	if dc := s.DeploymentConfiguration; dc != nil && dc.MinimumHealthyPercent != nil {
+		ps.DeploymentKnown = true
+		ps.StopFirst = aws.ToInt32(dc.MinimumHealthyPercent) == 0
 	}
 	if len(td.ContainerDefinitions) > 0 {
 		c := td.ContainerDefinitions[0]
@@ -284,7 +289,7 @@ func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platf
 	}
 	sameNet := have.Network != nil && slices.Equal(have.Network.Subnets, sortedCopy(net.Subnets)) &&
 		slices.Equal(have.Network.SecurityGroups, sortedCopy(net.SecurityGroups)) && have.Network.AssignPublicIP == net.AssignPublicIP
-	if tdARN == have.TaskDefinitionARN && want.DesiredCount == have.DesiredCount && sameNet && want.StopFirst == have.StopFirst && !forceConnect {
+	if tdARN == have.TaskDefinitionARN && want.DesiredCount == have.DesiredCount && sameNet && (want.StopFirst == have.StopFirst || !have.DeploymentKnown) && !forceConnect {
 		return nil
 	}
 	in := &ecs.UpdateServiceInput{
