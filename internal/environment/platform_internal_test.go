@@ -13,8 +13,8 @@ import (
 func TestPlatformServiceOf_deploymentConfiguration(t *testing.T) {
 	td := &ecstypes.TaskDefinition{TaskDefinitionArn: aws.String("arn:td:1")}
 	cases := []struct {
-		name               string
-		dc                 *ecstypes.DeploymentConfiguration
+		name              string
+		dc                *ecstypes.DeploymentConfiguration
 		wantKnown, wantSF bool
 	}{
 		{"not reported", nil, false, false},
