@@ -26,17 +26,20 @@ type Observed struct {
 // runs, so drift (a service rolled back or deleted out of band) shows in
 // the next plan.
 func Read(ctx context.Context, cfg aws.Config, envName string, services []string) (Observed, error) {
-	st, err := environment.New(cfg).Read(ctx, envName)
+	// Only the cluster: the environment's other parts are converged by
+	// every apply, and reading them all for each tenant on every plan
+	// multiplied a fleet-wide refresh by twenty calls a tenant.
+	cluster, err := environment.New(cfg).Cluster(ctx, envName)
 	if errors.Is(err, environment.ErrNotFound) {
 		return Observed{}, ErrGone
 	}
 	if err != nil {
 		return Observed{}, fmt.Errorf("read environment %s: %w", envName, err)
 	}
-	obs := Observed{ClusterARN: st.ClusterARN, Tags: map[string]string{}}
+	obs := Observed{ClusterARN: cluster, Tags: map[string]string{}}
 	client := ecsdeploy.For(cfg)
 	for _, name := range services {
-		d, err := client.Read(ctx, ecsdeploy.Spec{Name: name, Environment: envName, Cluster: st.ClusterARN})
+		d, err := client.Read(ctx, ecsdeploy.Spec{Name: name, Environment: envName, Cluster: cluster})
 		if err != nil {
 			return Observed{}, fmt.Errorf("read service %s: %w", name, err)
 		}
