@@ -109,44 +109,69 @@ type State struct {
 // OTLPEndpoint is the collector's address inside the namespace.
 func (s State) OTLPEndpoint() string { return OTLPEndpoint() }
 
-// Apply creates the environment or converges an existing one to spec.
+// Apply creates the environment or converges an existing one to spec,
+// then reads back its whole state.
 func (m *Manager) Apply(ctx context.Context, spec Spec) (State, error) {
+	if _, err := m.Converge(ctx, spec); err != nil {
+		return State{}, err
+	}
+	return m.Read(ctx, spec.Name)
+}
+
+// Placement is where a converged environment runs services: what a caller
+// deploying into it needs, without reading everything else back.
+type Placement struct {
+	ClusterARN     string
+	NamespaceARN   string
+	Subnets        []string
+	SecurityGroups []string
+	AssignPublicIP bool
+}
+
+// OTLPEndpoint is where the environment's tasks send traces.
+func (Placement) OTLPEndpoint() string { return OTLPEndpoint() }
+
+// Converge creates the environment or converges an existing one to spec
+// and returns its placement. A tenant roll-out uses it instead of Apply:
+// reading the whole state back costs some twenty calls per tenant.
+func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 	spec = spec.WithDefaults()
 	if err := spec.Validate(); err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 	names := NamesOf(spec.Name)
 	account, err := m.accountID(ctx)
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 
 	net, err := m.resolveNetwork(ctx, spec)
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 	ns, created, err := m.ensureNamespace(ctx, spec.Name)
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
-	if err := m.ensureCluster(ctx, spec, aws.ToString(ns.Arn)); err != nil {
-		return State{}, err
+	clusterARN, err := m.ensureCluster(ctx, spec, aws.ToString(ns.Arn))
+	if err != nil {
+		return Placement{}, err
 	}
 	if err := m.ensureLogGroup(ctx, spec); err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 	role, err := m.ensureExecutionRole(ctx, spec.Name, account)
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 	params, err := m.applyParams(ctx, spec)
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 
 	have, err := m.readPlatformServices(ctx, names.Cluster())
 	if err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
 	wanted := map[string]bool{}
 	for _, want := range platformServices(spec, params) {
@@ -156,13 +181,13 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (State, error) {
 			cur = &h
 		}
 		if err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created); err != nil {
-			return State{}, err
+			return Placement{}, err
 		}
 	}
 	for name := range have {
 		if !wanted[name] {
 			if err := m.deleteService(ctx, spec.Name, name); err != nil {
-				return State{}, err
+				return Placement{}, err
 			}
 		}
 	}
@@ -177,12 +202,15 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (State, error) {
 			CertificateARN: spec.Ingress.CertificateARN, Tags: map[string]string{"pivot:environment": spec.Name},
 		})
 		if err != nil {
-			return State{}, err
+			return Placement{}, err
 		}
 	} else if err := m.deleteIngress(ctx, spec.Name); err != nil {
-		return State{}, err
+		return Placement{}, err
 	}
-	return m.Read(ctx, spec.Name)
+	return Placement{
+		ClusterARN: clusterARN, NamespaceARN: aws.ToString(ns.Arn),
+		Subnets: sortedCopy(net.Subnets), SecurityGroups: sortedCopy(net.SecurityGroups), AssignPublicIP: net.AssignPublicIP,
+	}, nil
 }
 
 // Cluster returns the ARN of the environment's cluster, or ErrNotFound: one
@@ -619,22 +647,22 @@ func (m *Manager) waitOperation(ctx context.Context, id string) (*sdtypes.Operat
 	}
 }
 
-func (m *Manager) ensureCluster(ctx context.Context, spec Spec, nsARN string) error {
+func (m *Manager) ensureCluster(ctx context.Context, spec Spec, nsARN string) (string, error) {
 	name := NamesOf(spec.Name).Cluster()
 	settings := []ecstypes.ClusterSetting{{Name: ecstypes.ClusterSettingNameContainerInsights, Value: aws.String(spec.ContainerInsights)}}
 	defaults := &ecstypes.ClusterServiceConnectDefaultsRequest{Namespace: aws.String(nsARN)}
 	out, err := m.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{name}, Include: []ecstypes.ClusterField{ecstypes.ClusterFieldSettings}})
 	if err != nil {
-		return fmt.Errorf("describe cluster %s: %w", name, err)
+		return "", fmt.Errorf("describe cluster %s: %w", name, err)
 	}
 	if len(out.Clusters) == 0 || aws.ToString(out.Clusters[0].Status) != "ACTIVE" {
-		_, err := m.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		created, err := m.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
 			ClusterName: aws.String(name), Settings: settings, ServiceConnectDefaults: defaults, Tags: ecsTags(spec.Name),
 		})
 		if err != nil {
-			return fmt.Errorf("create cluster %s: %w", name, err)
+			return "", fmt.Errorf("create cluster %s: %w", name, err)
 		}
-		return nil
+		return aws.ToString(created.Cluster.ClusterArn), nil
 	}
 	c := out.Clusters[0]
 	insights := "disabled"
@@ -648,12 +676,12 @@ func (m *Manager) ensureCluster(ctx context.Context, spec Spec, nsARN string) er
 		curNS = aws.ToString(c.ServiceConnectDefaults.Namespace)
 	}
 	if insights == spec.ContainerInsights && curNS == nsARN {
-		return nil
+		return aws.ToString(c.ClusterArn), nil
 	}
 	if _, err := m.ecs.UpdateCluster(ctx, &ecs.UpdateClusterInput{Cluster: aws.String(name), Settings: settings, ServiceConnectDefaults: defaults}); err != nil {
-		return fmt.Errorf("update cluster %s: %w", name, err)
+		return "", fmt.Errorf("update cluster %s: %w", name, err)
 	}
-	return nil
+	return aws.ToString(c.ClusterArn), nil
 }
 
 func (m *Manager) ensureLogGroup(ctx context.Context, spec Spec) error {

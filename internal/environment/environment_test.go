@@ -79,6 +79,18 @@ func TestApplyReadDelete(t *testing.T) {
 		t.Fatalf("placement: vpc %q subnets %v groups %v public %v", st.VPCID, st.Subnets, st.SecurityGroups, st.AssignPublicIP)
 	}
 
+	// Converge (what a tenant roll-out uses) places services exactly where
+	// the full state read says.
+	pl, err := m.Converge(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.ClusterARN != st.ClusterARN || pl.NamespaceARN != st.NamespaceARN || !slices.Equal(pl.Subnets, st.Subnets) ||
+		!slices.Equal(pl.SecurityGroups, st.SecurityGroups) || pl.AssignPublicIP != st.AssignPublicIP {
+		t.Fatalf("converge placement %+v, state cluster %s namespace %s subnets %v groups %v public %v",
+			pl, st.ClusterARN, st.NamespaceARN, st.Subnets, st.SecurityGroups, st.AssignPublicIP)
+	}
+
 	// Independently of the package: the cluster's Service Connect default
 	// is the environment's HTTP namespace.
 	ecsc := ecs.NewFromConfig(cfg)

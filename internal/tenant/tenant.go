@@ -63,7 +63,7 @@ func (s Spec) Validate() error {
 
 // Result is what a deployment left running.
 type Result struct {
-	Environment environment.State
+	Environment environment.Placement
 	// Deployed is the tag each service now runs; a service whose
 	// deployment failed keeps the tag it had before (absent if it never ran).
 	Deployed map[string]string
@@ -108,7 +108,7 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]stri
 		return res, err
 	}
 	progress("converging environment", "tenant", spec.Tenant, "environment", spec.Environment.Name)
-	env, err := environment.New(cfg).Apply(ctx, spec.Environment)
+	env, err := environment.New(cfg).Converge(ctx, spec.Environment)
 	if err != nil {
 		return res, fmt.Errorf("apply environment %s: %w", spec.Environment.Name, err)
 	}
@@ -190,7 +190,7 @@ func Destroy(ctx context.Context, cfg aws.Config, spec Spec, progress Progress) 
 	return nil
 }
 
-func serviceSpec(svc Service, tag, envName string, env environment.State) ecsdeploy.Spec {
+func serviceSpec(svc Service, tag, envName string, env environment.Placement) ecsdeploy.Spec {
 	return ecsdeploy.Spec{
 		Name:         svc.Name,
 		Environment:  envName,
