@@ -52,6 +52,17 @@ if [[ $pg_ok == 0 ]]; then
   did=1
 fi
 
+# The local ECS runtime gives every task a network namespace (iproute2) and
+# routes Service Connect names inside it (nftables).
+for pkg_bin in iproute2:ip nftables:nft; do
+  pkg=${pkg_bin%%:*} bin=${pkg_bin#*:}
+  if ! command -v "$bin" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$bin ]]; then
+    echo "tools: $bin missing; installing Debian's $pkg package"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+    did=1
+  fi
+done
+
 if [[ $did == 0 ]]; then
   echo "tools: everything already installed (./bin, moto_server, PostgreSQL)"
 else
