@@ -118,8 +118,8 @@ type serviceConnect struct {
 }
 
 type deploymentConfig struct {
-	MaximumPercent          *int32 `json:"maximumPercent"`
-	MinimumHealthyPercent   *int32 `json:"minimumHealthyPercent"`
+	MaximumPercent           *int32 `json:"maximumPercent"`
+	MinimumHealthyPercent    *int32 `json:"minimumHealthyPercent"`
 	DeploymentCircuitBreaker *struct {
 		Enable   bool `json:"enable"`
 		Rollback bool `json:"rollback"`
@@ -183,7 +183,11 @@ func (r *Runtime) Stop() {
 	var wg sync.WaitGroup
 	for _, t := range live {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.stopTask(t, ecstypes.TaskStopCodeUserInitiated, "Local ECS runtime stopped"); <-t.done }()
+		go func() {
+			defer wg.Done()
+			r.stopTask(t, ecstypes.TaskStopCodeUserInitiated, "Local ECS runtime stopped")
+			<-t.done
+		}()
 	}
 	wg.Wait()
 }
