@@ -114,6 +114,10 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 			"secrets": schema.SetAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Names of secrets, each a SecureString parameter at `/<environment>/<name>/<NAME>` passed to the app as the " +
 					"variable `NAME`. Plans fail while a parameter is missing. Only the parameter ARN reaches the task definition; values never pass through Terraform."},
+			"platform_secrets": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Names of the environment's platform secrets, each a SecureString parameter at `/<environment>/_platform/<NAME>` " +
+					"(for example `NATS_PASSWORD`, which `pivot_environment` stores) passed to the app as the variable `NAME`. The execution role may read " +
+					"exactly these parameters of the folder. Plans fail while a parameter is missing."},
 			"required_env": schema.ListAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Variables the service needs. The plan fails when one comes from none of `env`, `secrets`, the injected variables or `injected_env`."},
 			"env_schema_json": schema.StringAttribute{Optional: true,
@@ -307,6 +311,9 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		if !unknown["secrets"] {
 			check.Secrets = spec.Secrets
 		}
+		if !unknown["platform_secrets"] {
+			check.PlatformSecrets = spec.PlatformSecrets
+		}
 	}
 	if !unknown["cluster"] {
 		check.Cluster = spec.Cluster
@@ -480,6 +487,7 @@ type serviceModel struct {
 	Ports                   types.List   `tfsdk:"ports"`
 	Env                     types.Map    `tfsdk:"env"`
 	Secrets                 types.Set    `tfsdk:"secrets"`
+	PlatformSecrets         types.Set    `tfsdk:"platform_secrets"`
 	RequiredEnv             types.List   `tfsdk:"required_env"`
 	EnvSchemaJSON           types.String `tfsdk:"env_schema_json"`
 	InjectedEnv             types.List   `tfsdk:"injected_env"`
@@ -611,16 +619,17 @@ func svcDefaultDeployment() types.Object {
 // Inputs of the env contract check and of the task definition: rules over
 // them wait until all are known.
 var (
-	svcContractInputs       = []string{"name", "environment", "env", "secrets", "ports", "tracing", "image", "required_env", "env_schema_json", "injected_env"}
-	svcTaskDefinitionInputs = []string{"name", "environment", "image", "cpu", "memory", "cpu_architecture", "launch_type", "ports", "env", "secrets", "health_check", "logging", "tracing"}
+	svcContractInputs       = []string{"name", "environment", "env", "secrets", "platform_secrets", "ports", "tracing", "image", "required_env", "env_schema_json", "injected_env"}
+	svcTaskDefinitionInputs = []string{"name", "environment", "image", "cpu", "memory", "cpu_architecture", "launch_type", "ports", "env", "secrets", "platform_secrets", "health_check", "logging", "tracing"}
 	// svcFieldInputs lists, for rules spanning attributes, every attribute
 	// the rule reads; other rules read only their own attribute.
 	svcFieldInputs = map[string][]string{
-		"memory":       {"cpu", "memory", "launch_type"},
-		"health_check": {"health_check", "ports", "name"},
-		"ports":        {"ports", "name"},
-		"secrets":      {"secrets", "env", "name", "environment"},
-		"logging":      {"logging", "name", "environment"},
+		"memory":           {"cpu", "memory", "launch_type"},
+		"health_check":     {"health_check", "ports", "name"},
+		"ports":            {"ports", "name"},
+		"secrets":          {"secrets", "env", "name", "environment"},
+		"platform_secrets": {"platform_secrets", "secrets", "env", "environment"},
+		"logging":          {"logging", "name", "environment"},
 	}
 )
 
@@ -633,7 +642,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 	for name, v := range map[string]attr.Value{
 		"name": m.Name, "environment": m.Environment, "cluster": m.Cluster, "service_connect_namespace": m.ServiceConnectNamespace,
 		"image": m.Image, "cpu": m.CPU, "memory": m.Memory, "cpu_architecture": m.CPUArchitecture, "launch_type": m.LaunchType,
-		"desired_count": m.DesiredCount, "ports": m.Ports, "env": m.Env, "secrets": m.Secrets, "required_env": m.RequiredEnv,
+		"desired_count": m.DesiredCount, "ports": m.Ports, "env": m.Env, "secrets": m.Secrets, "platform_secrets": m.PlatformSecrets, "required_env": m.RequiredEnv,
 		"env_schema_json": m.EnvSchemaJSON, "injected_env": m.InjectedEnv, "health_check": m.HealthCheck, "logging": m.Logging,
 		"tracing": m.Tracing, "deployment": m.Deployment, "network": m.Network, "s3_bucket": m.S3Bucket, "target_group_arn": m.TargetGroupARN, "tags": m.Tags,
 	} {
@@ -658,6 +667,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		DesiredCount:    int(m.DesiredCount.ValueInt64()),
 		Env:             svcStringMap(ctx, m.Env, &diags),
 		Secrets:         svcStrings(ctx, m.Secrets, &diags),
+		PlatformSecrets: svcStrings(ctx, m.PlatformSecrets, &diags),
 		Bucket:          m.S3Bucket.ValueString(),
 		TargetGroupARN:  m.TargetGroupARN.ValueString(),
 		Tags:            svcStringMap(ctx, m.Tags, &diags),
@@ -821,6 +831,7 @@ func svcModelFromDeployed(ctx context.Context, d *ecsdeploy.Deployed, prior serv
 	}
 	m.Env = svcMapLike(prior.Env, s.Env)
 	m.Secrets = svcSetLike(prior.Secrets, s.Secrets)
+	m.PlatformSecrets = svcSetLike(prior.PlatformSecrets, s.PlatformSecrets)
 
 	var priorHC svcHealthCheckModel
 	svcAs(ctx, prior.HealthCheck, &priorHC, &diags)

@@ -9,10 +9,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/ecsrt"
+	"github.com/pivotapp/platform/internal/repo"
 )
 
 // defaultLocalDir is where the stack keeps its state unless PIVOT_LOCAL_DIR
@@ -72,7 +75,14 @@ func newLocalCmd() *cobra.Command {
 		Short:  "Run the stack in the foreground (what `up` starts in the background)",
 		Hidden: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return localstack.Serve(cmd.Context(), localstack.Options{Dir: dir, Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }})
+			// The stack's folder lies inside the repository whose services
+			// the local ECS runtime builds.
+			source, err := repo.Root(dir)
+			if err != nil {
+				fmt.Printf("no ECS runtime: %v\n", err)
+				source = ""
+			}
+			return localstack.Serve(cmd.Context(), localstack.Options{Dir: dir, SourceDir: source, Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }})
 		},
 	}
 
@@ -109,6 +119,11 @@ func newLocalCmd() *cobra.Command {
 				return enc.Encode(st)
 			}
 			printEndpoints(cmd.OutOrStdout(), st)
+			tasks, err := localstack.Tasks(cmd.Context(), st.Endpoints)
+			if err != nil {
+				return err
+			}
+			printTasks(cmd.OutOrStdout(), tasks)
 			return nil
 		},
 	}
@@ -150,7 +165,47 @@ func newLocalCmd() *cobra.Command {
 	}
 	putSecret.Flags().StringVar(&account, "account", localstack.DefaultAccount, "12-digit account to store it in")
 	putSecret.Flags().StringVar(&value, "value", "", "the value (default: 32 random bytes, hex)")
-	cmd.AddCommand(up, serve, down, status, env, putSecret)
+	var taskID string
+	var all bool
+	logs := &cobra.Command{
+		Use:   "logs <account-or-environment> <service>",
+		Short: "Print the output of a service's newest task (--all: every task, oldest first)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := localstack.ReadState(dir)
+			if err != nil {
+				return errors.New("not running; start it with `pivotctl local up`")
+			}
+			tasks, err := localstack.Tasks(cmd.Context(), st.Endpoints)
+			if err != nil {
+				return err
+			}
+			var match []ecsrt.TaskStatus
+			for _, t := range tasks {
+				if (t.Account == args[0] || t.Cluster == args[0]) && t.Service == args[1] && (taskID == "" || t.TaskID == taskID) {
+					match = append(match, t)
+				}
+			}
+			if len(match) == 0 {
+				return fmt.Errorf("no task of service %s in %s; `pivotctl local status` lists them", args[1], args[0])
+			}
+			if !all {
+				match = match[len(match)-1:]
+			}
+			for _, t := range match {
+				fmt.Fprintf(cmd.ErrOrStderr(), "==> task %s (%s, %s)\n", t.TaskID, t.Revision, t.LastStatus)
+				b, err := os.ReadFile(t.Output)
+				if err != nil && !errors.Is(err, os.ErrNotExist) {
+					return fmt.Errorf("read task output: %w", err)
+				}
+				_, _ = cmd.OutOrStdout().Write(b)
+			}
+			return nil
+		},
+	}
+	logs.Flags().StringVar(&taskID, "task", "", "one task's ID")
+	logs.Flags().BoolVar(&all, "all", false, "every task of the service, stopped ones included")
+	cmd.AddCommand(up, serve, down, status, env, putSecret, logs)
 	return cmd
 }
 
@@ -169,6 +224,20 @@ func envText(e localstack.Endpoints, export bool) string {
 		out += fmt.Sprintf("%s=%q\n", kv[0], kv[1])
 	}
 	return out
+}
+
+// printTasks lists the local ECS runtime's tasks by environment.
+func printTasks(w io.Writer, tasks []ecsrt.TaskStatus) {
+	if len(tasks) == 0 {
+		fmt.Fprintln(w, "\nno ECS tasks")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nACCOUNT\tCLUSTER\tSERVICE\tTASK\tREVISION\tSTATUS\tHEALTH\tSTOPPED REASON")
+	for _, t := range tasks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Account, t.Cluster, t.Service, t.TaskID[:12], t.Revision, t.LastStatus, t.Health, t.StoppedReason)
+	}
+	_ = tw.Flush()
 }
 
 func printEndpoints(w io.Writer, st localstack.State) {

@@ -222,6 +222,8 @@ type CheckRequest struct {
 	Cluster     string
 	Namespace   string
 	Secrets     []string
+	// PlatformSecrets are checked under /<environment>/_platform/.
+	PlatformSecrets []string
 }
 
 // Check verifies that what the service depends on exists: its cluster
@@ -250,11 +252,11 @@ func (c *Client) Check(ctx context.Context, r CheckRequest) ([]FieldError, error
 	if r.Namespace != "" {
 		wg.Go(func() { report(c.checkNamespace(ctx, r)) })
 	}
-	if len(r.Secrets) > 0 && r.Environment != "" && r.Name != "" {
+	if len(r.Secrets)+len(r.PlatformSecrets) > 0 && r.Environment != "" && r.Name != "" {
 		wg.Go(func() { report(c.checkSecrets(ctx, r)) })
 	}
 	wg.Wait()
-	order := map[string]int{"cluster": 0, "service_connect_namespace": 1, "secrets": 2}
+	order := map[string]int{"cluster": 0, "service_connect_namespace": 1, "secrets": 2, "platform_secrets": 3}
 	slices.SortStableFunc(problems, func(a, b FieldError) int { return order[a.Field] - order[b.Field] })
 	return problems, firstErr
 }
@@ -324,9 +326,16 @@ func (c *Client) seen(kind, name string) {
 
 func (c *Client) checkSecrets(ctx context.Context, r CheckRequest) ([]FieldError, error) {
 	s := Spec{Name: r.Name, Environment: r.Environment}
-	names := make([]string, 0, len(r.Secrets))
+	names := make([]string, 0, len(r.Secrets)+len(r.PlatformSecrets))
+	field := map[string]string{}
 	for _, k := range r.Secrets {
 		names = append(names, s.ParameterName(k))
+		field[s.ParameterName(k)] = "secrets"
+	}
+	for _, k := range r.PlatformSecrets {
+		n := "/" + r.Environment + "/_platform/" + k
+		names = append(names, n)
+		field[n] = "platform_secrets"
 	}
 	got, err := c.params.GetMany(ctx, "", names)
 	if err != nil {
@@ -337,11 +346,11 @@ func (c *Client) checkSecrets(ctx context.Context, r CheckRequest) ([]FieldError
 		p, ok := got[n]
 		switch {
 		case !ok:
-			problems = append(problems, FieldError{Field: "secrets", Summary: "Secret Parameter Not Found", Detail: fmt.Sprintf(
+			problems = append(problems, FieldError{Field: field[n], Summary: "Secret Parameter Not Found", Detail: fmt.Sprintf(
 				"Parameter %s does not exist in %s, but service %s of environment %s reads it as a secret. Store it first: aws ssm put-parameter --region %s --type SecureString --name %s --value '...'",
 				n, c.region, r.Name, r.Environment, c.region, n)})
 		case p.Type != "SecureString":
-			problems = append(problems, FieldError{Field: "secrets", Warning: true, Summary: "Secret Parameter Is Not A SecureString", Detail: fmt.Sprintf(
+			problems = append(problems, FieldError{Field: field[n], Warning: true, Summary: "Secret Parameter Is Not A SecureString", Detail: fmt.Sprintf(
 				"Parameter %s of service %s in environment %s is a %s, so its value is stored unencrypted. Overwrite it as a SecureString: aws ssm put-parameter --region %s --overwrite --type SecureString --name %s --value '...'",
 				n, r.Name, r.Environment, p.Type, c.region, n)})
 		}

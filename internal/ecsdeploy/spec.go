@@ -80,6 +80,10 @@ type Spec struct {
 	// /<environment>/<name>/, injected as environment variables of the same
 	// name. Values never pass through this package.
 	Secrets []string
+	// PlatformSecrets are names of the environment's SecureString
+	// parameters under /<environment>/_platform/ (NATS_PASSWORD), injected
+	// the same way.
+	PlatformSecrets []string
 
 	HealthCheck HealthCheck
 	Logging     Logging
@@ -213,6 +217,7 @@ func (s Spec) WithDefaults() Spec {
 	s.Ports = ports
 	s.Env = maps.Clone(s.Env)
 	s.Secrets = sortedSet(s.Secrets)
+	s.PlatformSecrets = sortedSet(s.PlatformSecrets)
 	h := &s.HealthCheck
 	h.Path = or(h.Path, DefaultHealthPath)
 	h.Interval = orInt(h.Interval, DefaultHealthInterval)

@@ -30,6 +30,7 @@ func (s Spec) Scope(r Resolved) iamscope.Scope {
 		Partition: r.Partition, Region: r.Region, AccountID: r.AccountID,
 		Environment: s.Environment, Service: s.Name,
 		LogGroup: s.EffectiveLogGroup(), Image: s.Image.Ref(), Bucket: s.Bucket,
+		PlatformSecrets: s.PlatformSecrets,
 	}
 }
 
@@ -62,6 +63,9 @@ func (s Spec) TaskDefinitionInput(r Resolved) *ecs.RegisterTaskDefinitionInput {
 	}
 	for _, k := range s.Secrets {
 		app.Secrets = append(app.Secrets, ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(scope.ParameterARN(k))})
+	}
+	for _, k := range s.PlatformSecrets {
+		app.Secrets = append(app.Secrets, ecstypes.Secret{Name: aws.String(k), ValueFrom: aws.String(scope.PlatformParameterARN(k))})
 	}
 	if cmd := s.HealthCommand(); cmd != nil {
 		app.HealthCheck = &ecstypes.HealthCheck{
@@ -455,11 +459,16 @@ func observeTaskDefinition(prior Spec, td *ecstypes.TaskDefinition) (Spec, Resol
 	for _, e := range app.Environment {
 		env[aws.ToString(e.Name)] = aws.ToString(e.Value)
 	}
-	s.Secrets = nil
+	s.Secrets, s.PlatformSecrets = nil, nil
 	for _, sec := range app.Secrets {
+		if strings.Contains(aws.ToString(sec.ValueFrom), ":parameter/"+s.Environment+"/_platform/") {
+			s.PlatformSecrets = append(s.PlatformSecrets, aws.ToString(sec.Name))
+			continue
+		}
 		s.Secrets = append(s.Secrets, aws.ToString(sec.Name))
 	}
 	slices.Sort(s.Secrets)
+	slices.Sort(s.PlatformSecrets)
 
 	// Tracing is whatever endpoint the container gets, unless the user set
 	// that variable in env themselves.

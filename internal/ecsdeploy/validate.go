@@ -195,6 +195,15 @@ func (s Spec) Validate() []FieldError {
 			add("secrets", "Secret Also Set In Env", "%s is set both in env and in secrets; keep it only in secrets so its value stays in Parameter Store.", k)
 		}
 	}
+	for _, k := range s.PlatformSecrets {
+		if err := ValidateEnvVarName(k); err != nil {
+			add("platform_secrets", "Invalid Secret Name", "%s; it names the parameter /%s/_platform/%s and the variable the app reads.", err, s.Environment, k)
+			continue
+		}
+		if _, clash := s.Env[k]; clash || slices.Contains(s.Secrets, k) {
+			add("platform_secrets", "Secret Set Twice", "%s comes from /%s/_platform/ and also from env or secrets; keep one source.", k, s.Environment)
+		}
+	}
 	errs = append(errs, s.validateHealthCheck()...)
 	errs = append(errs, s.validateLogging()...)
 	if e := s.Tracing.OTLPEndpoint; e != "" {
@@ -386,6 +395,9 @@ func (s Spec) CheckEnvContract(c EnvContract) (errs, warnings []FieldError) {
 	}
 	for _, k := range s.Secrets {
 		provided[k] = "secrets"
+	}
+	for _, k := range s.PlatformSecrets {
+		provided[k] = "platform_secrets"
 	}
 	for _, k := range append(s.InjectedEnvNames(), c.Injected...) {
 		if _, ok := provided[k]; !ok {

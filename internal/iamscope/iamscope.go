@@ -26,6 +26,10 @@ type Scope struct {
 	Image string
 	// Bucket optionally grants the task read/write on one S3 bucket.
 	Bucket string
+	// PlatformSecrets are names under /<environment>/_platform/ the
+	// service's tasks get as secrets (NATS_PASSWORD): the execution role may
+	// read exactly those, not the whole folder.
+	PlatformSecrets []string
 }
 
 // Document is an IAM policy document.
@@ -80,6 +84,12 @@ func (s Scope) ParameterARN(key string) string {
 	return fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s/%s", s.partition(), s.Region, s.AccountID, s.ParameterPath(), key)
 }
 
+// PlatformParameterARN is the ARN of one of the environment's platform
+// parameters, /<environment>/_platform/<key>.
+func (s Scope) PlatformParameterARN(key string) string {
+	return fmt.Sprintf("arn:%s:ssm:%s:%s:parameter/%s/_platform/%s", s.partition(), s.Region, s.AccountID, s.Environment, key)
+}
+
 // FolderARN is the ARN of the service's parameter folder itself.
 func (s Scope) FolderARN() string {
 	return fmt.Sprintf("arn:%s:ssm:%s:%s:parameter%s", s.partition(), s.Region, s.AccountID, s.ParameterPath())
@@ -115,6 +125,13 @@ func ExecutionPolicy(s Scope) Document {
 			Resource: []string{s.ParametersARN()},
 		},
 		s.decrypt(),
+	}
+	if len(s.PlatformSecrets) > 0 {
+		var arns []string
+		for _, k := range s.PlatformSecrets {
+			arns = append(arns, s.PlatformParameterARN(k))
+		}
+		st = append(st, Statement{Sid: "ReadPlatformSecrets", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: arns})
 	}
 	if repo, ok := ECRRepositoryARN(s.Image, s.partition()); ok {
 		st = append(st,

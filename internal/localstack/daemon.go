@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pivotapp/platform/internal/localstack/ecsrt"
 )
 
 // State is what a running background stack records in its folder, so that
@@ -192,4 +195,25 @@ func waitGone(pid int, d time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return !alive(pid)
+}
+
+// Tasks lists the local ECS runtime's tasks of a running stack.
+func Tasks(ctx context.Context, e Endpoints) ([]ecsrt.TaskStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.AWS+ecsrt.StatusPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("ask the local ECS runtime: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("ask the local ECS runtime: status %d (a stack without the runtime?)", resp.StatusCode)
+	}
+	var out []ecsrt.TaskStatus
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("read the runtime's tasks: %w", err)
+	}
+	return out, nil
 }

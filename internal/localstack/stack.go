@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/pivotapp/platform/internal/cfemu"
+	"github.com/pivotapp/platform/internal/localstack/ecsrt"
 )
 
 // Local stand-in defaults. Moto accepts any credentials; its default
@@ -31,13 +32,20 @@ type Options struct {
 	Zones []string // Cloudflare zones to create; default DefaultZone
 	// Skip* leave a component out, for callers that need only part.
 	SkipPostgres bool
-	Logf         func(format string, a ...any) // progress; nil is quiet
+	// SourceDir is the repository the local ECS runtime builds the service
+	// binaries from; empty runs no ECS runtime (moto alone answers ECS).
+	SourceDir string
+	Logf      func(format string, a ...any) // progress; nil is quiet
 }
 
 // Stack is a running local platform stack.
 type Stack struct {
 	Dir  string
 	Moto *Moto
+	// ECS runs moto's services as processes; AWS is the endpoint clients
+	// use (the runtime's proxy in front of moto, or moto itself).
+	ECS   *ecsrt.Runtime
+	Proxy *ecsrt.Proxy
 	NATS *NATS
 	// NATSProd is production's NATS system: staging and production never
 	// share one, so the demo's two environments do not either.
@@ -69,6 +77,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	logf("starting moto (AWS)")
 	if s.Moto, err = StartMoto(ctx, MotoOptions{LogFile: filepath.Join(opts.Dir, "moto.log")}); err != nil {
 		return nil, err
+	}
+	if opts.SourceDir != "" {
+		logf("starting the local ECS runtime")
+		s.ECS = ecsrt.New(ecsrt.Options{
+			MotoEndpoint: s.Moto.Endpoint, Region: Region, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
+			SourceDir: opts.SourceDir, Dir: filepath.Join(opts.Dir, "ecs"), Logf: logf,
+		})
+		if err := s.ECS.Start(ctx); err != nil {
+			return nil, err
+		}
+		if s.Proxy, err = ecsrt.StartProxy(s.ECS); err != nil {
+			return nil, fmt.Errorf("start ECS proxy: %w", err)
+		}
 	}
 	logf("starting nats-server (JetStream)")
 	if s.NATS, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream")}); err != nil {
@@ -106,6 +127,12 @@ func (s *Stack) Stop() {
 	if s.Cloudflare != nil {
 		_ = s.Cloudflare.Close()
 	}
+	if s.Proxy != nil {
+		_ = s.Proxy.Close()
+	}
+	if s.ECS != nil {
+		s.ECS.Stop()
+	}
 	s.Postgres.Stop()
 	s.NATSProd.Stop()
 	s.NATS.Stop()
@@ -115,6 +142,8 @@ func (s *Stack) Stop() {
 // Endpoints is what clients need to reach the stack; pivotctl persists it.
 type Endpoints struct {
 	AWS              string            `json:"aws"`
+	Moto             string            `json:"moto,omitempty"` // moto itself, behind AWS
+
 	NATS             string            `json:"nats"`
 	NATSProd         string            `json:"nats_prod"`
 	PostgresAdminURL string            `json:"postgres_admin_url,omitempty"`
@@ -124,7 +153,10 @@ type Endpoints struct {
 
 // Endpoints returns the running stack's addresses.
 func (s *Stack) Endpoints() Endpoints {
-	e := Endpoints{AWS: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
+	e := Endpoints{AWS: s.Moto.Endpoint, Moto: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
+	if s.Proxy != nil {
+		e.AWS = s.Proxy.URL
+	}
 	if s.Postgres != nil {
 		e.PostgresAdminURL = s.Postgres.URL("postgres")
 	}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -121,6 +123,9 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]stri
 	for _, svc := range spec.Services {
 		tag := spec.Images[svc.Name]
 		want := serviceSpec(svc, tag, spec.Environment.Name, env)
+		if spec.Environment.NATS.Managed {
+			withManagedNATS(&want)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -188,6 +193,22 @@ func Destroy(ctx context.Context, cfg aws.Config, spec Spec, progress Progress) 
 		return fmt.Errorf("remove environment %s: %w", spec.Environment.Name, err)
 	}
 	return nil
+}
+
+// withManagedNATS gives a service that uses NATS the managed server's
+// credentials: its platform user, and the password as a secret read from
+// /<environment>/_platform/NATS_PASSWORD (never plain env).
+func withManagedNATS(s *ecsdeploy.Spec) {
+	if _, uses := s.Env["NATS_URL"]; !uses {
+		return
+	}
+	if _, set := s.Env["NATS_USER"]; !set {
+		s.Env = maps.Clone(s.Env)
+		s.Env["NATS_USER"] = environment.ManagedNATSUser
+	}
+	if !slices.Contains(s.PlatformSecrets, environment.ParamNATSPassword) {
+		s.PlatformSecrets = append(slices.Clone(s.PlatformSecrets), environment.ParamNATSPassword)
+	}
 }
 
 func serviceSpec(svc Service, tag, envName string, env environment.Placement) ecsdeploy.Spec {

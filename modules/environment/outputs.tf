@@ -82,21 +82,25 @@ output "database_reader_endpoint" {
 output "service_context" {
   description = "Everything modules/service needs to know about the environment, in one value: pass it as the service module's `environment`."
   value = {
-    name               = pivot_environment.this.name
-    stage              = pivot_environment.this.stage
-    cluster            = pivot_environment.this.cluster_name
-    namespace          = pivot_environment.this.namespace_name
-    otlp_endpoint      = pivot_environment.this.otlp_endpoint
-    nats_url           = local.nats_url
-    nats_user          = var.nats.managed ? null : var.nats.user
-    subnet_ids         = pivot_environment.this.subnet_ids
-    security_group_ids = pivot_environment.this.security_group_ids
-    assign_public_ip   = pivot_environment.this.assign_public_ip
-    database_writer    = try(pivot_aurora_cluster.this[0].writer_endpoint, null)
-    database_reader    = try(pivot_aurora_cluster.this[0].reader_endpoint, null)
-    database_ssl_mode  = var.database.ssl_mode
-    ingress            = var.create_ingress
-    public_zone        = var.public_zone
-    public_subdomain   = var.public_subdomain
+    name          = pivot_environment.this.name
+    stage         = pivot_environment.this.stage
+    cluster       = pivot_environment.this.cluster_name
+    namespace     = pivot_environment.this.namespace_name
+    otlp_endpoint = pivot_environment.this.otlp_endpoint
+    nats_url      = local.nats_url
+    # A managed NATS has the platform user; its password, like a given
+    # system's, is the SecureString /<name>/_platform/NATS_PASSWORD, which
+    # services get as a secret (never as plain env).
+    nats_user            = var.nats.managed ? "pivot" : var.nats.user
+    nats_password_secret = var.nats.managed || var.nats_password != null ? "NATS_PASSWORD" : null
+    subnet_ids           = pivot_environment.this.subnet_ids
+    security_group_ids   = pivot_environment.this.security_group_ids
+    assign_public_ip     = pivot_environment.this.assign_public_ip
+    database_writer      = try(pivot_aurora_cluster.this[0].writer_endpoint, null)
+    database_reader      = try(pivot_aurora_cluster.this[0].reader_endpoint, null)
+    database_ssl_mode    = var.database.ssl_mode
+    ingress              = var.create_ingress
+    public_zone          = var.public_zone
+    public_subdomain     = var.public_subdomain
   }
 }

@@ -9,9 +9,10 @@ locals {
   image_repository = var.image_registry == null ? local.declaration.image_repository : "${trimsuffix(var.image_registry, "/")}/${local.declaration.image_repository}"
 
   # What the platform decides, then the service's own settings, then this
-  # environment's overrides.
-  # NATS_PASSWORD is not among them: it is a SecureString under
-  # /<environment>/_platform/, which pivot_service cannot reference yet.
+  # environment's overrides. NATS_PASSWORD is not among them: it is the
+  # SecureString /<environment>/_platform/NATS_PASSWORD, passed as a
+  # platform secret to the services that use NATS.
+  platform_secrets = local.environment.nats_password_secret != null && contains(keys(local.env), "NATS_URL") ? [local.environment.nats_password_secret] : []
   platform_env = { for k, v in {
     STAGE     = local.environment.stage
     NATS_URL  = local.environment.nats_url
@@ -58,10 +59,11 @@ resource "pivot_service" "this" {
   desired_count = coalesce(var.desired_count, local.declaration.desired_count)
   ports         = local.declaration.ports
 
-  env             = local.env
-  secrets         = concat(local.declaration.secrets, local.database_secrets)
-  env_schema_json = local.declaration.env_schema_json
-  required_env    = local.declaration.required_env
+  env              = local.env
+  secrets          = concat(local.declaration.secrets, local.database_secrets)
+  platform_secrets = local.platform_secrets
+  env_schema_json  = local.declaration.env_schema_json
+  required_env     = local.declaration.required_env
 
   # An image without curl checks itself with its own command.
   health_check = {

@@ -60,22 +60,24 @@ variable "declaration" {
 variable "environment" {
   description = "The environment the service runs in: the `service_context` output of modules/environment."
   type = object({
-    name               = string
-    stage              = string
-    cluster            = string
-    namespace          = string
-    otlp_endpoint      = optional(string)
-    nats_url           = optional(string)
-    nats_user          = optional(string)
-    subnet_ids         = set(string)
-    security_group_ids = optional(set(string))
-    assign_public_ip   = optional(bool, false)
-    database_writer    = optional(string)
-    database_reader    = optional(string)
-    database_ssl_mode  = optional(string, "require")
-    ingress            = optional(bool, false)
-    public_zone        = optional(string)
-    public_subdomain   = optional(string)
+    name          = string
+    stage         = string
+    cluster       = string
+    namespace     = string
+    otlp_endpoint = optional(string)
+    nats_url      = optional(string)
+    nats_user     = optional(string)
+    # Name under /<environment>/_platform/ of the NATS password, if any.
+    nats_password_secret = optional(string)
+    subnet_ids           = set(string)
+    security_group_ids   = optional(set(string))
+    assign_public_ip     = optional(bool, false)
+    database_writer      = optional(string)
+    database_reader      = optional(string)
+    database_ssl_mode    = optional(string, "require")
+    ingress              = optional(bool, false)
+    public_zone          = optional(string)
+    public_subdomain     = optional(string)
   })
 }
 

@@ -240,6 +240,9 @@ func (r *Runtime) runTask(t *task) error {
 	if st := aws.ToInt32(app.StopTimeout); st > 0 {
 		grace = time.Duration(st) * time.Second
 	}
+	if r.ctx.Err() != nil {
+		grace = min(grace, 5*time.Second) // the whole stack is going down
+	}
 	select {
 	case err := <-exited:
 		code := exitCode(err)
