@@ -119,6 +119,10 @@ func newLocalCmd() *cobra.Command {
 				return enc.Encode(st)
 			}
 			printEndpoints(cmd.OutOrStdout(), st)
+			if !st.Endpoints.ECSRuntime() {
+				fmt.Fprintln(cmd.OutOrStdout(), "\nno ECS runtime (the stack was started outside the repository)")
+				return nil
+			}
 			tasks, err := localstack.Tasks(cmd.Context(), st.Endpoints)
 			if err != nil {
 				return err

@@ -199,6 +199,9 @@ func waitGone(pid int, d time.Duration) bool {
 
 // Tasks lists the local ECS runtime's tasks of a running stack.
 func Tasks(ctx context.Context, e Endpoints) ([]ecsrt.TaskStatus, error) {
+	if !e.ECSRuntime() {
+		return nil, errors.New("this stack runs no ECS runtime (it was started outside the repository)")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.AWS+ecsrt.StatusPath, nil)
 	if err != nil {
 		return nil, err

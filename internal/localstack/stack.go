@@ -163,6 +163,9 @@ func (s *Stack) Endpoints() Endpoints {
 	return e
 }
 
+// ECSRuntime reports whether a runtime's proxy stands in front of moto.
+func (e Endpoints) ECSRuntime() bool { return e.Moto != "" && e.AWS != e.Moto }
+
 // Env returns the variables the provider, Terraform, the AWS CLI and the
 // services read, in a stable order.
 func (e Endpoints) Env() [][2]string {
