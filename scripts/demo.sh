@@ -40,6 +40,16 @@ fi
 step "1. local platform stack"
 pivotctl local up
 set -a; . "$STATE_DIR/env"; set +a
+
+# The demo's state (Terraform state, the operator's secrets, the tenant)
+# belongs to the stack it was made on: on a new stack, start over.
+STACK_ID=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["pid"], s["started_at"])' "$STATE_DIR/state.json")
+if [[ -d "$ROOT/.pivot/demo" && "$(cat "$ROOT/.pivot/demo/stack-id" 2>/dev/null)" != "$STACK_ID" ]]; then
+  echo "demo: the stack is new; discarding the previous stack's demo state"
+  rm -rf "$ROOT/.pivot/demo"
+fi
+mkdir -p "$ROOT/.pivot/demo"
+echo "$STACK_ID" >"$ROOT/.pivot/demo/stack-id"
 PG_ENDPOINT=$(python3 -c 'import os,urllib.parse as u; print(u.urlparse(os.environ["PIVOT_POSTGRES_ADMIN_URL"]).netloc.split("@")[1])')
 
 if [[ ! -d "$TREE" ]]; then
@@ -69,15 +79,16 @@ tf() { # tf <env> <terraform args...>
   terraform -chdir="$TREE/envs/$env" "$@"
 }
 staging_env() {
-  env NATS_URL="$NATS_URL" TF_VAR_deployer_role_arn="$(role $STAGING)" TF_VAR_image_registry="$REGISTRY" \
-    TF_VAR_nats_url="$NATS_URL" TF_VAR_database="{ ssl_mode = \"disable\", endpoint_override = { writer = \"$PG_ENDPOINT\" } }" "$@"
+  env NATS_URL="$NATS_URL" NATS_USER="$NATS_USER" NATS_PASSWORD="$NATS_PASSWORD" TF_VAR_deployer_role_arn="$(role $STAGING)" TF_VAR_image_registry="$REGISTRY" \
+    TF_VAR_nats_url="$NATS_URL" TF_VAR_nats_user="$NATS_USER" TF_VAR_nats_password="$NATS_PASSWORD" TF_VAR_database="{ ssl_mode = \"disable\", endpoint_override = { writer = \"$PG_ENDPOINT\" } }" "$@"
 }
-# Production differs from staging in inputs only (here: a reader instance).
-# Task counts stay at 1: moto reports the same running count for every
-# service (MOTO_ECS_SERVICE_RUNNING), so a service of 2 would never look steady.
+# Production differs from staging in inputs only: a reader instance, and
+# two tasks of friend (the local ECS runtime runs both).
 prod_env() {
-  env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_staging_release_reader_role_arn="$(role $STAGING)" \
+  env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" NATS_USER="$NATS_USER" NATS_PASSWORD="$PIVOT_LOCAL_NATS_PROD_PASSWORD" \
+    TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_staging_release_reader_role_arn="$(role $STAGING)" \
     TF_VAR_image_registry="$REGISTRY" TF_VAR_nats_url="$PIVOT_LOCAL_NATS_PROD_URL" \
+    TF_VAR_nats_user="$NATS_USER" TF_VAR_nats_password="$PIVOT_LOCAL_NATS_PROD_PASSWORD" TF_VAR_desired_counts='{ friend = 2 }' \
     TF_VAR_database="{ ssl_mode = \"disable\", reader_count = 1, endpoint_override = { writer = \"$PG_ENDPOINT\" } }" \
     "$@"
 }
@@ -95,6 +106,7 @@ apply() { # apply <env> <env-wrapper>
 
 step "2. staging (account $STAGING) at the declared tags"
 apply staging staging_env
+pivotctl local probe "$STAGING" staging
 
 step "3. CI bumps messenger to $DEMO_SHA and staging applies it"
 pivotctl image bump messenger "$DEMO_SHA" --repo "$TREE"
@@ -102,6 +114,7 @@ apply staging staging_env
 
 step "4. promote: prod (account $PROD) deploys staging's release"
 apply prod prod_env
+pivotctl local probe "$PROD" prod
 
 step "5. a tenant: pivotctl tenant add acme (account $TENANT), then promote to tenants"
 if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
@@ -130,6 +143,8 @@ for pair in staging:staging_env prod:prod_env tenants:tenants_env; do
 done
 
 step "6. what runs where"
+pivotctl local status | sed -n '/^ACCOUNT/,$p'
+echo
 pivotctl release show --name staging --role-arn "$(role $STAGING)" --repo "$TREE"
 echo
 pivotctl release show --name prod --role-arn "$(role $PROD)" --tenants --repo "$TREE"

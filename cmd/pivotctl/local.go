@@ -209,7 +209,7 @@ func newLocalCmd() *cobra.Command {
 	}
 	logs.Flags().StringVar(&taskID, "task", "", "one task's ID")
 	logs.Flags().BoolVar(&all, "all", false, "every task of the service, stopped ones included")
-	cmd.AddCommand(up, serve, down, status, env, putSecret, logs)
+	cmd.AddCommand(up, serve, down, status, env, putSecret, logs, newLocalProbeCmd(&dir))
 	return cmd
 }
 

@@ -31,3 +31,18 @@ func PutSecret(ctx context.Context, e Endpoints, account, name, value string) er
 	}
 	return nil
 }
+
+// GetSecret reads a SecureString parameter of one of the stack's accounts.
+func GetSecret(ctx context.Context, e Endpoints, account, name string) (string, error) {
+	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
+		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})
+	cfg, err := s.For(ctx, awsx.Target{})
+	if err != nil {
+		return "", err
+	}
+	out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("get parameter %s: %w", name, err)
+	}
+	return aws.ToString(out.Parameter.Value), nil
+}

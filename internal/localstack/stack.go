@@ -6,6 +6,8 @@ package localstack
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +26,15 @@ const (
 	DefaultAccount  = "123456789012"
 	CloudflareToken = "pivot-local-token"
 	DefaultZone     = "pivot.app"
+	// NATSUser is the platform user of the stack's NATS systems.
+	NATSUser = "platform"
 )
+
+func randomPassword() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
 
 // Options configures Start.
 type Options struct {
@@ -50,6 +60,8 @@ type Stack struct {
 	// NATSProd is production's NATS system: staging and production never
 	// share one, so the demo's two environments do not either.
 	NATSProd   *NATS
+	// The platform user's passwords of NATS and NATSProd.
+	NATSPassword, NATSProdPassword string
 	Postgres   *Postgres
 	Cloudflare *cfemu.Server
 	Zones      map[string]string // zone name -> ID
@@ -92,10 +104,13 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}
 	logf("starting nats-server (JetStream)")
-	if s.NATS, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream")}); err != nil {
+	// Each NATS system requires the platform user's password, as a real
+	// one does: services get it as a secret, never as plain env.
+	s.NATSPassword, s.NATSProdPassword = randomPassword(), randomPassword()
+	if s.NATS, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream"), Accounts: []NATSAccount{{Name: "PLATFORM", User: NATSUser, Password: s.NATSPassword}}}); err != nil {
 		return nil, err
 	}
-	if s.NATSProd, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream-prod")}); err != nil {
+	if s.NATSProd, err = StartNATS(NATSOptions{StoreDir: filepath.Join(opts.Dir, "jetstream-prod"), Accounts: []NATSAccount{{Name: "PLATFORM", User: NATSUser, Password: s.NATSProdPassword}}}); err != nil {
 		return nil, err
 	}
 	if !opts.SkipPostgres {
@@ -146,6 +161,8 @@ type Endpoints struct {
 
 	NATS             string            `json:"nats"`
 	NATSProd         string            `json:"nats_prod"`
+	NATSPassword     string            `json:"nats_password"`
+	NATSProdPassword string            `json:"nats_prod_password"`
 	PostgresAdminURL string            `json:"postgres_admin_url,omitempty"`
 	CloudflareURL    string            `json:"cloudflare_url"`
 	Zones            map[string]string `json:"zones"`
@@ -153,7 +170,7 @@ type Endpoints struct {
 
 // Endpoints returns the running stack's addresses.
 func (s *Stack) Endpoints() Endpoints {
-	e := Endpoints{AWS: s.Moto.Endpoint, Moto: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
+	e := Endpoints{AWS: s.Moto.Endpoint, Moto: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, NATSPassword: s.NATSPassword, NATSProdPassword: s.NATSProdPassword, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
 	if s.Proxy != nil {
 		e.AWS = s.Proxy.URL
 	}
@@ -176,7 +193,10 @@ func (e Endpoints) Env() [][2]string {
 		{"AWS_ACCESS_KEY_ID", AccessKeyID},
 		{"AWS_SECRET_ACCESS_KEY", SecretAccessKey},
 		{"NATS_URL", e.NATS},
+		{"NATS_USER", NATSUser},
+		{"NATS_PASSWORD", e.NATSPassword},
 		{"PIVOT_LOCAL_NATS_PROD_URL", e.NATSProd},
+		{"PIVOT_LOCAL_NATS_PROD_PASSWORD", e.NATSProdPassword},
 		{"CLOUDFLARE_API_TOKEN", CloudflareToken},
 		{"CLOUDFLARE_BASE_URL", e.CloudflareURL},
 	}

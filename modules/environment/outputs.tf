@@ -91,8 +91,10 @@ output "service_context" {
     # A managed NATS has the platform user; its password, like a given
     # system's, is the SecureString /<name>/_platform/NATS_PASSWORD, which
     # services get as a secret (never as plain env).
-    nats_user            = var.nats.managed ? "pivot" : var.nats.user
-    nats_password_secret = var.nats.managed || var.nats_password != null ? "NATS_PASSWORD" : null
+    nats_user = var.nats.managed ? "pivot" : var.nats.user
+    # Taken from the environment's parameters, so it stays unknown until
+    # the parameter exists and the plan does not look for it too early.
+    nats_password_secret = var.nats.managed || var.nats_password != null ? try(basename(pivot_environment.this.platform_parameters["NATS_PASSWORD"]), "NATS_PASSWORD") : null
     subnet_ids           = pivot_environment.this.subnet_ids
     security_group_ids   = pivot_environment.this.security_group_ids
     assign_public_ip     = pivot_environment.this.assign_public_ip

@@ -1,7 +1,11 @@
 package ecsrt
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -31,6 +35,10 @@ type TaskStatus struct {
 	StoppedAt     time.Time `json:"stopped_at,omitzero"`
 	// Output is the file holding the task's standard output and error.
 	Output string `json:"output"`
+	// Netns is the task's network namespace while it runs (DialTask).
+	Netns string `json:"netns,omitempty"`
+	// Spans is the file a collector task keeps its spans in.
+	Spans string `json:"spans,omitempty"`
 }
 
 // Status lists every task the runtime knows, stopped ones included, by
@@ -47,6 +55,12 @@ func (r *Runtime) Status() []TaskStatus {
 			StopCode: string(t.stopCode), StoppedReason: t.reason, ExitCode: t.exitCode,
 			CreatedAt: t.createdAt, StoppedAt: t.stoppedAt, Output: filepath.Join(t.dir, "output.log"),
 		})
+		if t.ns != nil && t.lastStatus == "RUNNING" {
+			out[len(out)-1].Netns = t.ns.name
+		}
+		if mapImage(r.opts.SourceDir, t.appImage).kind == imageCollector {
+			out[len(out)-1].Spans = filepath.Join(t.dir, "spans.jsonl")
+		}
 	}
 	slices.SortFunc(out, func(a, b TaskStatus) int {
 		for _, c := range [][2]string{{a.Account, b.Account}, {a.Cluster, b.Cluster}, {a.Service, b.Service}} {
@@ -79,6 +93,47 @@ func (r *Runtime) Spans(account, cluster string) ([]otelsink.Span, error) {
 		out = append(out, spans...)
 	}
 	return out, nil
+}
+
+// DialTask connects to a port of a running task, inside its network
+// namespace (TaskStatus.Netns). It needs the privileges the runtime has.
+func DialTask(ctx context.Context, netnsName string, port int) (net.Conn, error) {
+	if netnsName == "" {
+		return nil, errors.New("the task is not running")
+	}
+	n := &netns{name: netnsName, path: filepath.Join("/run/netns", netnsName)}
+	return n.dial(ctx, fmt.Sprintf("127.0.0.1:%d", port))
+}
+
+// DialService connects to a port of a running task of a service, for
+// callers in the runtime's own process (tests).
+func (r *Runtime) DialService(ctx context.Context, account, cluster, service string, port int) (net.Conn, error) {
+	for _, t := range r.Status() {
+		if t.Account == account && t.Cluster == cluster && t.Service == service && t.Netns != "" {
+			return DialTask(ctx, t.Netns, port)
+		}
+	}
+	return nil, fmt.Errorf("no running task of %s in %s/%s", service, account, cluster)
+}
+
+// MessageTrace finds the trace of the one message a probe sent: the trace
+// of friend's SendMessage server span, and the services whose spans carry
+// it, in the order they first appear.
+func MessageTrace(spans []otelsink.Span) (traceID string, services []string) {
+	for _, s := range spans {
+		if s.Name == "friend.connect.v1.FriendService/SendMessage" && s.Kind == "SPAN_KIND_SERVER" {
+			traceID = s.TraceID
+		}
+	}
+	if traceID == "" {
+		return "", nil
+	}
+	for _, s := range spans {
+		if s.TraceID == traceID && !slices.Contains(services, s.Service) {
+			services = append(services, s.Service)
+		}
+	}
+	return traceID, services
 }
 
 // StatusPath is where the proxy serves Status as JSON, for pivotctl.
