@@ -113,6 +113,10 @@ func (p *Proxy) relay(w http.ResponseWriter, req *http.Request, op string, body 
 			}
 			if json.Unmarshal(body, &in) == nil && json.Unmarshal(resp, &out) == nil && out.Service.ServiceArn != "" {
 				s := out.Service
+				if in.ServiceConnect != nil {
+					account, region := arnAccountRegion(s.ServiceArn)
+					in.ServiceConnect.Namespace = p.rt.namespaceName(req.Context(), account, region, in.ServiceConnect.Namespace)
+				}
 				if in.ForceNewDeployment {
 					p.rt.forceNewDeployment(s.ServiceArn)
 				}

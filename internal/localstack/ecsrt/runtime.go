@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/google/uuid"
 
 	"github.com/pivotapp/platform/internal/awsx"
@@ -63,7 +64,10 @@ type Runtime struct {
 	services map[string]*service // by service ARN
 	tasks    map[string]*task    // by task ARN
 	taskDefs map[string]*ecstypes.TaskDefinition
-	ips      map[string]int // namespace key -> last alias address handed out
+	ips      map[string]int    // namespace key -> last alias address handed out
+	nsNames  map[string]string // namespace ARN -> name
+
+	pollFailures int // consecutive, touched by the loop only
 
 	wake   chan struct{}
 	ctx    context.Context
@@ -143,7 +147,7 @@ func New(opts Options) *Runtime {
 		sessions: awsx.NewSessions(awsx.Config{Region: opts.Region, Endpoint: opts.MotoEndpoint, AccessKey: opts.AccessKey, SecretKey: opts.SecretKey}),
 		build:    &builder{sourceDir: opts.SourceDir, cacheDir: opts.CacheDir},
 		services: map[string]*service{}, tasks: map[string]*task{}, taskDefs: map[string]*ecstypes.TaskDefinition{},
-		ips:  map[string]int{},
+		ips: map[string]int{}, nsNames: map[string]string{},
 		wake: make(chan struct{}, 1),
 	}
 }
@@ -254,9 +258,14 @@ func (r *Runtime) poll() {
 		} `json:"ecs"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&dump); err != nil {
-		r.logf("local ECS runtime: parse moto's data: %v", err)
+		// Moto's dump fails now and then while another request changes its
+		// state; the next poll, or the proxy, catches up.
+		if r.pollFailures++; r.pollFailures%10 == 0 {
+			r.logf("local ECS runtime: read moto's data (%d times in a row): %v", r.pollFailures, err)
+		}
 		return
 	}
+	r.pollFailures = 0
 	seen := map[string]bool{}
 	for _, ms := range dump.ECS.Service {
 		if ms.Status != "ACTIVE" {
@@ -521,6 +530,34 @@ func (r *Runtime) pruneStopped(now time.Time) {
 // moto (the runtime is AWS's side of the API, not a client of the proxy).
 func (r *Runtime) account(ctx context.Context, account, region string) (aws.Config, error) {
 	return r.sessions.For(ctx, awsx.Target{RoleARN: "arn:aws:iam::" + account + ":role/pivot-local-ecs-agent", Region: region})
+}
+
+// namespaceName returns the name of a Service Connect namespace given by
+// name or ARN (ECS takes either; services of one environment may use
+// both), so that they compare equal.
+func (r *Runtime) namespaceName(ctx context.Context, account, region, ref string) string {
+	if !strings.HasPrefix(ref, "arn:") {
+		return ref
+	}
+	r.mu.Lock()
+	name, ok := r.nsNames[ref]
+	r.mu.Unlock()
+	if ok {
+		return name
+	}
+	cfg, err := r.account(ctx, account, region)
+	if err != nil {
+		return ref
+	}
+	out, err := servicediscovery.NewFromConfig(cfg).GetNamespace(ctx, &servicediscovery.GetNamespaceInput{Id: aws.String(ref[strings.LastIndex(ref, "/")+1:])})
+	if err != nil || out.Namespace == nil {
+		r.logf("local ECS runtime: look up namespace %s: %v", ref, err)
+		return ref
+	}
+	r.mu.Lock()
+	r.nsNames[ref] = aws.ToString(out.Namespace.Name)
+	r.mu.Unlock()
+	return aws.ToString(out.Namespace.Name)
 }
 
 // taskDefinition returns a revision, read once: revisions are immutable.
