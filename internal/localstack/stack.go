@@ -126,7 +126,7 @@ type Endpoints struct {
 func (s *Stack) Endpoints() Endpoints {
 	e := Endpoints{AWS: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
 	if s.Postgres != nil {
-		e.PostgresAdminURL = s.Postgres.URL("postgres")
+		e.PostgresAdminURL = s.Postgres.MasterURL("postgres")
 	}
 	return e
 }
