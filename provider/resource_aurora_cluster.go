@@ -7,8 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -85,8 +88,19 @@ func (r *auroraClusterResource) Schema(_ context.Context, _ resource.SchemaReque
 				MarkdownDescription: "DB subnet group. Default: the account's default. RDS cannot move a cluster, so a change replaces it.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()}},
 			"security_group_ids": schema.SetAttribute{Optional: true, Computed: true, ElementType: types.StringType,
-				MarkdownDescription: "VPC security groups of the cluster. Default: RDS's choice. Changes apply in place.",
+				MarkdownDescription: "VPC security groups of the cluster, besides the one made for `client_security_group_ids`. Default: RDS's choice (the VPC's default group, which admits only its own members). Changes apply in place.",
 				PlanModifiers:       []planmodifier.Set{setplanmodifier.UseStateForUnknown()}},
+			"subnet_ids": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Subnets of the cluster, when `db_subnet_group_name` is not set: a DB subnet group named after the cluster is made from them, so the cluster is in the services' VPC (without either, RDS uses the default VPC). Later changes update that group in place.",
+				Validators:          []validator.Set{setvalidator.SizeAtLeast(2)}},
+			"client_security_group_ids": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Security groups that may connect, e.g. the services'. The cluster gets a group of its own, `<identifier>-database` in its VPC, admitting them on 5432 (rules changed out of band are restored). Changes apply in place."},
+			"database_security_group_id": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "The group made for `client_security_group_ids`; empty without them."},
+			"serverless_min_capacity": schema.Float64Attribute{Optional: true, Computed: true,
+				MarkdownDescription: "Least Aurora capacity units of a `db.serverless` instance, in steps of 0.5 (0 pauses an idle instance on versions that support it). Default 0.5 with `db.serverless`; null for a provisioned cluster."},
+			"serverless_max_capacity": schema.Float64Attribute{Optional: true, Computed: true,
+				MarkdownDescription: "Most Aurora capacity units of a `db.serverless` instance, above 0.5 and at most 256 (128 on older versions). Default 16 with `db.serverless`. RDS needs this range on the cluster before it creates a `db.serverless` instance; the provider sets it."},
 			"kms_key_id": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "KMS key encrypting storage. Default: the account's RDS key. A change replaces the cluster.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()}},
@@ -234,7 +248,7 @@ func (r *auroraClusterResource) manager(ctx context.Context, t *targetModel, dia
 		awsConfigError(diags, err)
 		return nil
 	}
-	return &aurora.Manager{RDS: rds.NewFromConfig(cfg)}
+	return &aurora.Manager{RDS: rds.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)}
 }
 
 // endpointOverridePlan plans writer_endpoint/reader_endpoint: the override
@@ -275,29 +289,34 @@ func (m endpointOverridePlan) PlanModifyString(ctx context.Context, req planmodi
 }
 
 type auroraClusterResourceModel struct {
-	ID                      types.String `tfsdk:"id"`
-	Identifier              types.String `tfsdk:"identifier"`
-	EngineVersion           types.String `tfsdk:"engine_version"`
-	InstanceClass           types.String `tfsdk:"instance_class"`
-	ReaderCount             types.Int64  `tfsdk:"reader_count"`
-	MasterUsername          types.String `tfsdk:"master_username"`
-	DBSubnetGroupName       types.String `tfsdk:"db_subnet_group_name"`
-	SecurityGroupIDs        types.Set    `tfsdk:"security_group_ids"`
-	KMSKeyID                types.String `tfsdk:"kms_key_id"`
-	DeletionProtection      types.Bool   `tfsdk:"deletion_protection"`
-	FinalSnapshotIdentifier types.String `tfsdk:"final_snapshot_identifier"`
-	GlobalClusterIdentifier types.String `tfsdk:"global_cluster_identifier"`
-	EndpointOverride        types.Object `tfsdk:"endpoint_override"`
-	Target                  *targetModel `tfsdk:"target"`
-	ARN                     types.String `tfsdk:"arn"`
-	WriterEndpoint          types.String `tfsdk:"writer_endpoint"`
-	ReaderEndpoint          types.String `tfsdk:"reader_endpoint"`
-	ClusterEndpoint         types.String `tfsdk:"cluster_endpoint"`
-	ClusterReaderEndpoint   types.String `tfsdk:"cluster_reader_endpoint"`
-	Port                    types.Int64  `tfsdk:"port"`
-	MasterUserSecretARN     types.String `tfsdk:"master_user_secret_arn"`
-	GlobalPrimary           types.Bool   `tfsdk:"global_primary"`
-	InstanceIDs             types.List   `tfsdk:"instance_ids"`
+	ID                      types.String  `tfsdk:"id"`
+	Identifier              types.String  `tfsdk:"identifier"`
+	EngineVersion           types.String  `tfsdk:"engine_version"`
+	InstanceClass           types.String  `tfsdk:"instance_class"`
+	ReaderCount             types.Int64   `tfsdk:"reader_count"`
+	MasterUsername          types.String  `tfsdk:"master_username"`
+	DBSubnetGroupName       types.String  `tfsdk:"db_subnet_group_name"`
+	SecurityGroupIDs        types.Set     `tfsdk:"security_group_ids"`
+	KMSKeyID                types.String  `tfsdk:"kms_key_id"`
+	DeletionProtection      types.Bool    `tfsdk:"deletion_protection"`
+	FinalSnapshotIdentifier types.String  `tfsdk:"final_snapshot_identifier"`
+	GlobalClusterIdentifier types.String  `tfsdk:"global_cluster_identifier"`
+	EndpointOverride        types.Object  `tfsdk:"endpoint_override"`
+	Target                  *targetModel  `tfsdk:"target"`
+	ARN                     types.String  `tfsdk:"arn"`
+	WriterEndpoint          types.String  `tfsdk:"writer_endpoint"`
+	ReaderEndpoint          types.String  `tfsdk:"reader_endpoint"`
+	ClusterEndpoint         types.String  `tfsdk:"cluster_endpoint"`
+	ClusterReaderEndpoint   types.String  `tfsdk:"cluster_reader_endpoint"`
+	Port                    types.Int64   `tfsdk:"port"`
+	MasterUserSecretARN     types.String  `tfsdk:"master_user_secret_arn"`
+	GlobalPrimary           types.Bool    `tfsdk:"global_primary"`
+	InstanceIDs             types.List    `tfsdk:"instance_ids"`
+	SubnetIDs               types.Set     `tfsdk:"subnet_ids"`
+	ClientSecurityGroupIDs  types.Set     `tfsdk:"client_security_group_ids"`
+	DatabaseSecurityGroupID types.String  `tfsdk:"database_security_group_id"`
+	ServerlessMinCapacity   types.Float64 `tfsdk:"serverless_min_capacity"`
+	ServerlessMaxCapacity   types.Float64 `tfsdk:"serverless_max_capacity"`
 }
 
 type endpointOverrideModel struct {
@@ -307,7 +326,11 @@ type endpointOverrideModel struct {
 
 func (m *auroraClusterResourceModel) spec(ctx context.Context) (aurora.Spec, diag.Diagnostics) {
 	sgs, _ := stringsOf(ctx, m.SecurityGroupIDs)
+	subnets, _ := stringsOf(ctx, m.SubnetIDs)
+	clients, _ := stringsOf(ctx, m.ClientSecurityGroupIDs)
 	return aurora.Spec{
+		SubnetIDs: subnets, ClientSecurityGroupIDs: clients,
+		ServerlessMinCapacity: m.ServerlessMinCapacity.ValueFloat64(), ServerlessMaxCapacity: m.ServerlessMaxCapacity.ValueFloat64(),
 		Identifier: m.Identifier.ValueString(), EngineVersion: m.EngineVersion.ValueString(),
 		InstanceClass: m.InstanceClass.ValueString(), ReaderCount: int(m.ReaderCount.ValueInt64()),
 		MasterUsername: m.MasterUsername.ValueString(), DBSubnetGroupName: m.DBSubnetGroupName.ValueString(),
@@ -330,6 +353,15 @@ func (m *auroraClusterResourceModel) fromState(ctx context.Context, st aurora.St
 	}
 	m.DBSubnetGroupName, m.KMSKeyID = types.StringValue(st.DBSubnetGroupName), types.StringValue(st.KMSKeyID)
 	m.SecurityGroupIDs = setOf(st.SecurityGroupIDs)
+	m.DatabaseSecurityGroupID = types.StringValue(st.DatabaseSecurityGroupID)
+	// Only a configured value can drift; an unset one stays null.
+	if !m.ClientSecurityGroupIDs.IsNull() || len(st.ClientSecurityGroupIDs) > 0 {
+		m.ClientSecurityGroupIDs = setOf(st.ClientSecurityGroupIDs)
+	}
+	m.ServerlessMinCapacity, m.ServerlessMaxCapacity = types.Float64Null(), types.Float64Null()
+	if st.ServerlessMaxCapacity != 0 {
+		m.ServerlessMinCapacity, m.ServerlessMaxCapacity = types.Float64Value(st.ServerlessMinCapacity), types.Float64Value(st.ServerlessMaxCapacity)
+	}
 	m.DeletionProtection = types.BoolValue(st.DeletionProtection)
 	m.GlobalClusterIdentifier = nullIfEmpty(st.GlobalClusterIdentifier)
 	m.GlobalPrimary = types.BoolValue(st.GlobalPrimary)
