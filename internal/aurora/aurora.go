@@ -104,11 +104,11 @@ type State struct {
 	ServerlessMinCapacity float64
 	ServerlessMaxCapacity float64
 	KMSKeyID              string
-	StorageEncrypted    bool
-	DeletionProtection  bool
-	InstanceClass       string
-	ReaderCount         int
-	Instances           []Instance
+	StorageEncrypted      bool
+	DeletionProtection    bool
+	InstanceClass         string
+	ReaderCount           int
+	Instances             []Instance
 	// GlobalClusterIdentifier is empty for a standalone cluster.
 	GlobalClusterIdentifier string
 	GlobalPrimary           bool
