@@ -144,6 +144,9 @@ func (m *Manager) readPlatformServices(ctx context.Context, cluster string) (map
 	if err != nil {
 		return nil, fmt.Errorf("describe platform services: %w", err)
 	}
+	if err := failuresError("describe platform services", out.Failures); err != nil {
+		return nil, err
+	}
 	found := map[string]platformService{}
 	for _, s := range out.Services {
 		if aws.ToString(s.Status) != "ACTIVE" {
