@@ -174,15 +174,25 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 		return Placement{}, err
 	}
 	wanted := map[string]bool{}
+	var deployed []string
 	for _, want := range platformServices(spec, params) {
 		wanted[want.Name] = true
 		var cur *platformService
 		if h, ok := have[want.Name]; ok {
 			cur = &h
 		}
-		if err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created); err != nil {
+		did, err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created)
+		if err != nil {
 			return Placement{}, err
 		}
+		if did {
+			deployed = append(deployed, want.Name)
+		}
+	}
+	// Services deployed into the environment next need the collector and
+	// NATS running, not merely accepted by ECS.
+	if err := m.waitPlatformServices(ctx, names.Cluster(), deployed); err != nil {
+		return Placement{}, err
 	}
 	for name := range have {
 		if !wanted[name] {

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -76,5 +78,53 @@ func TestCheckNoServicesReadsEveryPage(t *testing.T) {
 	err := fakeECSLimits(t, 23).checkNoServices(context.Background(), "staging")
 	if err == nil || !strings.Contains(err.Error(), "svc-23") || !strings.Contains(err.Error(), "svc-1,") {
 		t.Fatalf("err = %v, want every service named", err)
+	}
+}
+
+// fakeECSScript answers DescribeServices with the next of replies (the last
+// repeats) and counts the calls.
+func fakeECSScript(t *testing.T, replies ...string) (*Manager, *atomic.Int32) {
+	t.Helper()
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DescribeServices") {
+			w.WriteHeader(400)
+			_, _ = w.Write([]byte(`{"__type":"InvalidParameterException","message":"unexpected"}`))
+			return
+		}
+		n := int(calls.Add(1)) - 1
+		_, _ = w.Write([]byte(replies[min(n, len(replies)-1)]))
+	}))
+	t.Cleanup(srv.Close)
+	m := New(aws.Config{
+		Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
+	})
+	m.PollInterval, m.Timeout = time.Millisecond, 2*time.Second
+	return m, &calls
+}
+
+// Converge returns once the platform's new tasks run, not when ECS has
+// merely accepted the update: services deployed next need them.
+func TestWaitPlatformServicesWaitsForTasks(t *testing.T) {
+	t.Parallel()
+	const (
+		starting = `{"services":[{"serviceName":"otel-collector","runningCount":0,"deployments":[{"status":"PRIMARY","rolloutState":"IN_PROGRESS"}]}]}`
+		draining = `{"services":[{"serviceName":"otel-collector","runningCount":1,"deployments":[{"status":"PRIMARY","rolloutState":"IN_PROGRESS"},{"status":"ACTIVE","rolloutState":"COMPLETED"}]}]}`
+		running  = `{"services":[{"serviceName":"otel-collector","runningCount":1,"deployments":[{"status":"PRIMARY","rolloutState":"COMPLETED"}]}]}`
+	)
+	m, calls := fakeECSScript(t, starting, draining, running)
+	if err := m.waitPlatformServices(context.Background(), "staging", []string{"otel-collector"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("DescribeServices called %d times, want 3 (returned before the tasks ran)", n)
+	}
+
+	failed := `{"services":[{"serviceName":"nats","runningCount":1,"deployments":[{"status":"PRIMARY","rolloutState":"IN_PROGRESS"},{"status":"ACTIVE","rolloutState":"FAILED","rolloutStateReason":"tasks failed to start"}]}]}`
+	m, _ = fakeECSScript(t, failed)
+	if err := m.waitPlatformServices(context.Background(), "staging", []string{"nats"}); err == nil || !strings.Contains(err.Error(), "tasks failed to start") {
+		t.Fatalf("failed rollout: %v", err)
 	}
 }
