@@ -1,6 +1,8 @@
 // Package aurora manages an environment's Aurora PostgreSQL cluster: the
 // cluster, a writer instance and optional readers, the master password kept
-// by RDS in Secrets Manager (so it never passes through Terraform), and
+// in Secrets Manager (by RDS, or here for a global database, where RDS does
+// not manage it; either way it never passes through Terraform), placement in
+// the services' subnets with a security group admitting them, and
 // membership of an Aurora global database for production.
 package aurora
 
