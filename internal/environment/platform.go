@@ -330,7 +330,6 @@ func (m *Manager) waitPlatformServices(ctx context.Context, cluster string, name
 		return nil
 	}
 	deadline := time.Now().Add(m.timeout(15 * time.Minute))
-	last := "no status yet"
 	for interval := m.poll(); ; interval = min(2*interval, 15*time.Second) {
 		out, err := m.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
 		if err != nil {
@@ -357,9 +356,8 @@ func (m *Manager) waitPlatformServices(ctx context.Context, cluster string, name
 		if len(pending) == 0 {
 			return nil
 		}
-		last = strings.Join(pending, "; ")
 		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out waiting for the platform services to run: %s", last)
+			return fmt.Errorf("timed out waiting for the platform services to run: %s", strings.Join(pending, "; "))
 		}
 		if err := sleep(ctx, interval); err != nil {
 			return err
