@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/hashicorp/terraform-plugin-framework-validators/float64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -100,9 +101,11 @@ func (r *auroraClusterResource) Schema(_ context.Context, _ resource.SchemaReque
 			"database_security_group_id": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "The group made for `client_security_group_ids`; empty without them."},
 			"serverless_min_capacity": schema.Float64Attribute{Optional: true, Computed: true,
-				MarkdownDescription: "Least Aurora capacity units of a `db.serverless` instance, in steps of 0.5 (0 pauses an idle instance on versions that support it). Default 0.5 with `db.serverless`; null for a provisioned cluster."},
+				MarkdownDescription: "Least Aurora capacity units of a `db.serverless` instance, in steps of 0.5 (0 pauses an idle instance on versions that support it). Default 0.5 with `db.serverless`; null for a provisioned cluster.",
+				Validators:          []validator.Float64{float64validator.Between(0, aurora.MaxServerlessCapacity)}},
 			"serverless_max_capacity": schema.Float64Attribute{Optional: true, Computed: true,
-				MarkdownDescription: "Most Aurora capacity units of a `db.serverless` instance, above 0.5 and at most 256 (128 on older versions). Default 16 with `db.serverless`. RDS needs this range on the cluster before it creates a `db.serverless` instance; the provider sets it."},
+				MarkdownDescription: "Most Aurora capacity units of a `db.serverless` instance, above 0.5 and at most 256 (128 on older versions). Default 16 with `db.serverless`. RDS needs this range on the cluster before it creates a `db.serverless` instance; the provider sets it.",
+				Validators:          []validator.Float64{float64validator.Between(1, aurora.MaxServerlessCapacity)}},
 			"kms_key_id": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "KMS key encrypting storage. Default: the account's RDS key. A change replaces the cluster.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown(), stringplanmodifier.RequiresReplaceIfConfigured()}},
