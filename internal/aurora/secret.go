@@ -37,8 +37,8 @@ func (m *Manager) putMasterSecret(ctx context.Context, spec Spec) (string, error
 	}
 	name := MasterSecretName(spec.Identifier)
 	_, err = m.Secrets.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name:         aws.String(name),
-		Description:  aws.String("Master credentials of Aurora cluster " + spec.Identifier + " (a global database, where RDS does not manage them); managed by pivot_aurora_cluster."),
+		Name:        aws.String(name),
+		Description: aws.String("Master credentials of Aurora cluster " + spec.Identifier + " (a global database, where RDS does not manage them); managed by pivot_aurora_cluster."),
 		// The account's aws/secretsmanager key: the cluster's storage key
 		// need not let Secrets Manager use it.
 		SecretString: aws.String(string(value)),
