@@ -117,7 +117,7 @@ func (s *stack) providerEnv(nats *localstack.NATS) map[string]string {
 		"NATS_URL":                 nats.URL,
 		"CLOUDFLARE_API_TOKEN":     localstack.CloudflareToken,
 		"CLOUDFLARE_BASE_URL":      s.cf.URL,
-		"PIVOT_POSTGRES_ADMIN_URL": s.pg.URL("postgres"),
+		"PIVOT_POSTGRES_ADMIN_URL": s.pg.MasterURL("postgres"),
 	}
 }
 

@@ -103,7 +103,7 @@ func (p *pivotProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 			"postgres": schema.SingleNestedBlock{
 				MarkdownDescription: "Administrative access to the PostgreSQL (Aurora) cluster, used to create per-service databases and roles.",
 				Attributes: map[string]schema.Attribute{
-					"admin_url": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Superuser connection URL, `postgres://user:password@host:port/postgres`. Defaults to `PIVOT_POSTGRES_ADMIN_URL`, then the `PG*` variables."},
+					"admin_url": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Admin connection URL, `postgres://user:password@host:port/postgres`: the Aurora master user (CREATEROLE and CREATEDB suffice; no superuser needed). Defaults to `PIVOT_POSTGRES_ADMIN_URL`, then the `PG*` variables."},
 				},
 			},
 		},

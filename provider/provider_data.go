@@ -59,7 +59,7 @@ func (d *providerData) NATS(override *natsconn.Config) (*nats.Conn, error) {
 	return d.nats.Get(cfg)
 }
 
-// PostgresAdminURL returns the cluster's superuser URL.
+// PostgresAdminURL returns the cluster's admin URL (the master user).
 func (d *providerData) PostgresAdminURL() (string, error) {
 	if d.postgresAdminURL == "" {
 		return "", errors.New("no Postgres admin access configured: set admin_url in the provider's postgres block or PIVOT_POSTGRES_ADMIN_URL")

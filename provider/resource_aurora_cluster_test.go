@@ -238,6 +238,8 @@ func TestAccAuroraCluster_validation(t *testing.T) {
 		"master user":     {`identifier = "p"` + "\nmaster_username = \"postgres\"", `Invalid Master Username.*reserved by Aurora PostgreSQL`},
 		"global":          {`identifier = "p"` + "\nglobal_cluster_identifier = \"Global_1\"", `Invalid Global Cluster Identifier`},
 		"override":        {`identifier = "p"` + "\nendpoint_override = { writer = \"localhost\" }", `Invalid Endpoint.*is not host:port`},
+		"serverless max":  {`identifier = "p"` + "\ninstance_class = \"db.serverless\"\nserverless_max_capacity = 512", `serverless_max_capacity.*value must be between 1.* and 256`},
+		"serverless min":  {`identifier = "p"` + "\ninstance_class = \"db.serverless\"\nserverless_min_capacity = -1", `serverless_min_capacity.*value must be between 0.* and 256`},
 		"override port":   {`identifier = "p"` + "\nendpoint_override = { writer = \"h:1\", reader = \"h:0\" }", `Invalid Endpoint.*no valid port`},
 	}
 	for name, tc := range cases {

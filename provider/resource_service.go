@@ -137,7 +137,7 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 					"interval": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(ecsdeploy.DefaultHealthInterval),
 						MarkdownDescription: "Seconds between checks, 5–300. Default 15."},
 					"timeout": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(ecsdeploy.DefaultHealthTimeout),
-						MarkdownDescription: "Seconds before a check fails, 2–120 and shorter than `interval`. Default 5."},
+						MarkdownDescription: "Seconds before a check fails, 2–60 and shorter than `interval`. Default 5."},
 					"retries": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(ecsdeploy.DefaultHealthRetries),
 						MarkdownDescription: "Failures before the container is unhealthy, 1–10. Default 3."},
 					"start_period": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(ecsdeploy.DefaultHealthStartPeriod),

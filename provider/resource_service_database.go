@@ -67,8 +67,8 @@ func (r *serviceDatabaseResource) Schema(_ context.Context, _ resource.SchemaReq
 			"written only to those parameters: plans and state hold a fingerprint (`password_version`), never the " +
 			"password. Change `rotation_trigger` to rotate it in place; running tasks keep their open connections and pick " +
 			"up the new URL when they next start.\n\n" +
-			"The provider connects with the `postgres` block's `admin_url` (the cluster's master user; a superuser on the " +
-			"local stack), or this resource's own `admin_url`. Refresh checks the database, its owner and its privileges: " +
+			"The provider connects with the `postgres` block's `admin_url` (the cluster's master user, which on Aurora has " +
+			"CREATEROLE and CREATEDB but is not a superuser; the local stack's admin is the same), or this resource's own `admin_url`. Refresh checks the database, its owner and its privileges: " +
 			"a grant made out of band plans an in-place update that revokes it.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`<environment>/<service>`.", PlanModifiers: stable},

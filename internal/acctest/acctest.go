@@ -196,9 +196,10 @@ func CloudflareBlock(s *cfemu.Server) string {
 	return fmt.Sprintf("  cloudflare {\n    api_token = %q\n    base_url  = %q\n  }\n", localstack.CloudflareToken, s.URL)
 }
 
-// PostgresBlock renders the provider's postgres block.
+// PostgresBlock renders the provider's postgres block. The provider acts as
+// the stand-in for Aurora's master user, which is not a superuser.
 func PostgresBlock(p *localstack.Postgres) string {
-	return fmt.Sprintf("  postgres {\n    admin_url = %q\n  }\n", p.URL("postgres"))
+	return fmt.Sprintf("  postgres {\n    admin_url = %q\n  }\n", p.MasterURL("postgres"))
 }
 
 // ErrorText matches an error message however Terraform wraps its lines:

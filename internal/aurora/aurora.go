@@ -1,6 +1,8 @@
 // Package aurora manages an environment's Aurora PostgreSQL cluster: the
 // cluster, a writer instance and optional readers, the master password kept
-// by RDS in Secrets Manager (so it never passes through Terraform), and
+// in Secrets Manager (by RDS, or here for a global database, where RDS does
+// not manage it; either way it never passes through Terraform), placement in
+// the services' subnets with a security group admitting them, and
 // membership of an Aurora global database for production.
 package aurora
 
@@ -8,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -18,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
 // Engine is the only engine this package creates.
@@ -29,6 +33,17 @@ const (
 	DefaultMasterUsername = "pivot_admin"
 	// MaxReaders is Aurora's limit of 15 replicas per cluster.
 	MaxReaders = 15
+	// ServerlessClass is the instance class of Aurora Serverless v2.
+	ServerlessClass = "db.serverless"
+	// DefaultServerlessMinCapacity and DefaultServerlessMaxCapacity are the
+	// ACU range of a db.serverless cluster when the spec sets none.
+	DefaultServerlessMinCapacity = 0.5
+	DefaultServerlessMaxCapacity = 16
+	// MaxServerlessCapacity is the largest ACU value recent Aurora versions
+	// accept (older ones stop at 128; RDS says so at apply time).
+	MaxServerlessCapacity = 256
+	// Port is Aurora PostgreSQL's port; the package never changes it.
+	Port = 5432
 )
 
 // ErrNotFound means the cluster does not exist (or is being deleted).
@@ -47,6 +62,18 @@ type Spec struct {
 	SecurityGroupIDs   []string
 	KMSKeyID           string
 	DeletionProtection bool
+	// ServerlessMinCapacity and ServerlessMaxCapacity are the ACU range of
+	// db.serverless instances; RDS needs a range on the cluster before it
+	// creates one. Zero means the defaults.
+	ServerlessMinCapacity float64
+	ServerlessMaxCapacity float64
+	// SubnetIDs, when DBSubnetGroupName is empty, make a DB subnet group
+	// named after the cluster, so the cluster lands in the services' VPC.
+	SubnetIDs []string
+	// ClientSecurityGroupIDs get a security group of the cluster's own
+	// (<identifier>-database, in the cluster's VPC) that admits them on the
+	// PostgreSQL port, added to SecurityGroupIDs.
+	ClientSecurityGroupIDs []string
 	// GlobalClusterIdentifier makes the cluster a member of an Aurora
 	// global database: the primary (and the global cluster's creator) when
 	// the global cluster does not exist yet, a secondary when it does.
@@ -68,13 +95,22 @@ type State struct {
 	MasterUsername      string
 	MasterUserSecretARN string
 	DBSubnetGroupName   string
-	SecurityGroupIDs    []string
-	KMSKeyID            string
-	StorageEncrypted    bool
-	DeletionProtection  bool
-	InstanceClass       string
-	ReaderCount         int
-	Instances           []Instance
+	// SecurityGroupIDs excludes DatabaseSecurityGroupID.
+	SecurityGroupIDs []string
+	// DatabaseSecurityGroupID is the group this package made for the
+	// cluster, and ClientSecurityGroupIDs the groups it admits on Port.
+	DatabaseSecurityGroupID string
+	ClientSecurityGroupIDs  []string
+	// ServerlessMinCapacity and ServerlessMaxCapacity are zero when the
+	// cluster has no Serverless v2 range.
+	ServerlessMinCapacity float64
+	ServerlessMaxCapacity float64
+	KMSKeyID              string
+	StorageEncrypted      bool
+	DeletionProtection    bool
+	InstanceClass         string
+	ReaderCount           int
+	Instances             []Instance
 	// GlobalClusterIdentifier is empty for a standalone cluster.
 	GlobalClusterIdentifier string
 	GlobalPrimary           bool
@@ -102,14 +138,37 @@ type API interface {
 	DescribeGlobalClusters(ctx context.Context, in *rds.DescribeGlobalClustersInput, opts ...func(*rds.Options)) (*rds.DescribeGlobalClustersOutput, error)
 	RemoveFromGlobalCluster(ctx context.Context, in *rds.RemoveFromGlobalClusterInput, opts ...func(*rds.Options)) (*rds.RemoveFromGlobalClusterOutput, error)
 	DeleteGlobalCluster(ctx context.Context, in *rds.DeleteGlobalClusterInput, opts ...func(*rds.Options)) (*rds.DeleteGlobalClusterOutput, error)
+	CreateDBSubnetGroup(ctx context.Context, in *rds.CreateDBSubnetGroupInput, opts ...func(*rds.Options)) (*rds.CreateDBSubnetGroupOutput, error)
+	DescribeDBSubnetGroups(ctx context.Context, in *rds.DescribeDBSubnetGroupsInput, opts ...func(*rds.Options)) (*rds.DescribeDBSubnetGroupsOutput, error)
+	ModifyDBSubnetGroup(ctx context.Context, in *rds.ModifyDBSubnetGroupInput, opts ...func(*rds.Options)) (*rds.ModifyDBSubnetGroupOutput, error)
+	DeleteDBSubnetGroup(ctx context.Context, in *rds.DeleteDBSubnetGroupInput, opts ...func(*rds.Options)) (*rds.DeleteDBSubnetGroupOutput, error)
+}
+
+// SecretsAPI is the part of the Secrets Manager API this package uses;
+// *secretsmanager.Client satisfies it.
+type SecretsAPI interface {
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	DescribeSecret(ctx context.Context, in *secretsmanager.DescribeSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
+	DeleteSecret(ctx context.Context, in *secretsmanager.DeleteSecretInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
 // Manager drives the RDS API.
 type Manager struct {
 	RDS API
+	// Secrets keeps the master password of a global database's primary,
+	// which RDS does not manage there; needed only for global clusters.
+	Secrets SecretsAPI
+	// EC2 makes the cluster's security group; needed only with
+	// ClientSecurityGroupIDs.
+	EC2 NetworkAPI
 	// PollInterval is the first wait between status checks (it doubles up to
 	// a minute); zero means 5 seconds.
 	PollInterval time.Duration
+	// ModifyDelay is the wait after a modification before the first status
+	// check, since RDS can still report the old state as "available" for a
+	// while; zero means 30 seconds, terraform-provider-aws's delay.
+	ModifyDelay time.Duration
 	// Timeout bounds each wait for a status; zero means 90 minutes, which
 	// covers a large cluster's creation.
 	Timeout time.Duration
@@ -168,7 +227,26 @@ func (s Spec) Validate() error {
 			errs = append(errs, fmt.Errorf("global cluster identifier: %w", err))
 		}
 	}
+	if err := ValidateServerlessCapacity(s.ServerlessMinCapacity, s.ServerlessMaxCapacity); s.serverless() && err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// ValidateServerlessCapacity checks an Aurora Serverless v2 ACU range: half
+// steps, a minimum of 0 (0.5 on versions without auto-pause) up to a
+// maximum above 0.5 and at most MaxServerlessCapacity.
+func ValidateServerlessCapacity(minACU, maxACU float64) error {
+	half := func(v float64) bool { return v*2 == float64(int(v*2)) }
+	switch {
+	case !half(minACU) || !half(maxACU):
+		return fmt.Errorf("serverless capacity %g-%g must be in steps of 0.5 ACU", minACU, maxACU)
+	case minACU < 0 || maxACU <= 0.5 || maxACU > MaxServerlessCapacity:
+		return fmt.Errorf("serverless capacity %g-%g must have a minimum of at least 0 and a maximum above 0.5 and at most %d ACU", minACU, maxACU, MaxServerlessCapacity)
+	case minACU > maxACU:
+		return fmt.Errorf("serverless minimum capacity %g is above the maximum %g", minACU, maxACU)
+	}
+	return nil
 }
 
 func (s Spec) withDefaults() Spec {
@@ -178,7 +256,31 @@ func (s Spec) withDefaults() Spec {
 	if s.MasterUsername == "" {
 		s.MasterUsername = DefaultMasterUsername
 	}
+	if s.serverless() {
+		if s.ServerlessMinCapacity == 0 && s.ServerlessMaxCapacity == 0 {
+			s.ServerlessMinCapacity = DefaultServerlessMinCapacity
+		}
+		if s.ServerlessMaxCapacity == 0 {
+			s.ServerlessMaxCapacity = max(DefaultServerlessMaxCapacity, s.ServerlessMinCapacity)
+		}
+	}
 	return s
+}
+
+// serverless reports whether the cluster needs a Serverless v2 range: RDS
+// refuses a db.serverless instance on a cluster without one.
+func (s Spec) serverless() bool {
+	return s.InstanceClass == ServerlessClass || s.ServerlessMinCapacity != 0 || s.ServerlessMaxCapacity != 0
+}
+
+func (s Spec) scaling() *rdstypes.ServerlessV2ScalingConfiguration {
+	if !s.serverless() {
+		return nil
+	}
+	return &rdstypes.ServerlessV2ScalingConfiguration{
+		MinCapacity: aws.Float64(s.ServerlessMinCapacity),
+		MaxCapacity: aws.Float64(s.ServerlessMaxCapacity),
+	}
 }
 
 func (s Spec) tags() []rdstypes.Tag {
@@ -222,21 +324,43 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (State, error) {
 			secondary = len(gc.GlobalClusterMembers) > 0
 		}
 	}
+	subnetGroup, err := m.ensureSubnetGroup(ctx, spec, spec.DBSubnetGroupName)
+	if err != nil {
+		return State{}, err
+	}
+	securityGroups, err := m.securityGroups(ctx, spec, subnetGroup)
+	if err != nil {
+		return State{}, err
+	}
 	in := &rds.CreateDBClusterInput{
 		DBClusterIdentifier:     aws.String(spec.Identifier),
 		Engine:                  aws.String(Engine),
 		EngineVersion:           optString(spec.EngineVersion),
-		DBSubnetGroupName:       optString(spec.DBSubnetGroupName),
-		VpcSecurityGroupIds:     spec.SecurityGroupIDs,
+		DBSubnetGroupName:       optString(subnetGroup),
+		VpcSecurityGroupIds:     securityGroups,
 		KmsKeyId:                optString(spec.KMSKeyID),
 		StorageEncrypted:        aws.Bool(true),
 		DeletionProtection:      aws.Bool(spec.DeletionProtection),
 		GlobalClusterIdentifier: optString(spec.GlobalClusterIdentifier),
 		CopyTagsToSnapshot:      aws.Bool(true),
 		Tags:                    spec.tags(),
+		// RDS refuses a db.serverless instance on a cluster without a
+		// capacity range.
+		ServerlessV2ScalingConfiguration: spec.scaling(),
 	}
-	// A secondary inherits its credentials from the primary.
-	if !secondary {
+	// A secondary inherits its credentials from the primary. RDS does not
+	// manage the master password of a cluster in a global database, so the
+	// primary's is generated here and kept in a secret of our own.
+	switch {
+	case secondary:
+	case spec.GlobalClusterIdentifier != "":
+		password, err := m.putMasterSecret(ctx, spec)
+		if err != nil {
+			return State{}, err
+		}
+		in.MasterUsername = aws.String(spec.MasterUsername)
+		in.MasterUserPassword = aws.String(password)
+	default:
 		in.MasterUsername = aws.String(spec.MasterUsername)
 		in.ManageMasterUserPassword = aws.Bool(true)
 	}
@@ -251,7 +375,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (State, error) {
 			return State{}, err
 		}
 	}
-	if err := m.waitInstances(ctx, spec.Identifier); err != nil {
+	if err := m.waitInstances(ctx, spec.Identifier, spec.InstanceClass); err != nil {
 		return State{}, err
 	}
 	return m.Read(ctx, spec.Identifier)
@@ -280,10 +404,16 @@ func (m *Manager) Read(ctx context.Context, identifier string) (State, error) {
 	if c.MasterUserSecret != nil {
 		st.MasterUserSecretARN = aws.ToString(c.MasterUserSecret.SecretArn)
 	}
+	if sc := c.ServerlessV2ScalingConfiguration; sc != nil {
+		st.ServerlessMinCapacity, st.ServerlessMaxCapacity = aws.ToFloat64(sc.MinCapacity), aws.ToFloat64(sc.MaxCapacity)
+	}
 	for _, sg := range c.VpcSecurityGroups {
 		st.SecurityGroupIDs = append(st.SecurityGroupIDs, aws.ToString(sg.VpcSecurityGroupId))
 	}
 	sort.Strings(st.SecurityGroupIDs)
+	if err := m.readDatabaseGroup(ctx, &st); err != nil {
+		return State{}, err
+	}
 
 	insts, err := m.instances(ctx, identifier)
 	if err != nil {
@@ -323,6 +453,12 @@ func (m *Manager) Read(ctx context.Context, identifier string) (State, error) {
 		return State{}, err
 	}
 	st.GlobalClusterIdentifier, st.GlobalPrimary = gc, primary
+	// A secondary has no secret of ours, so this finds the primary's only.
+	if st.MasterUserSecretARN == "" && gc != "" {
+		if st.MasterUserSecretARN, err = m.masterSecretARN(ctx, identifier); err != nil {
+			return State{}, err
+		}
+	}
 	return st, nil
 }
 
@@ -350,7 +486,28 @@ func (m *Manager) Update(ctx context.Context, spec Spec) (State, error) {
 		mod.DeletionProtection = aws.Bool(spec.DeletionProtection)
 		changed = true
 	}
-	if want := sortedCopy(spec.SecurityGroupIDs); len(want) > 0 && !slices.Equal(want, cur.SecurityGroupIDs) {
+	// Before any instance becomes db.serverless, which RDS refuses on a
+	// cluster without a capacity range.
+	if spec.serverless() && (spec.ServerlessMinCapacity != cur.ServerlessMinCapacity || spec.ServerlessMaxCapacity != cur.ServerlessMaxCapacity) {
+		mod.ServerlessV2ScalingConfiguration = spec.scaling()
+		changed = true
+	}
+	// RDS cannot move a cluster to another subnet group; only the group
+	// made from SubnetIDs follows them.
+	if spec.DBSubnetGroupName == "" && cur.DBSubnetGroupName == spec.Identifier {
+		if _, err := m.ensureSubnetGroup(ctx, spec, ""); err != nil {
+			return State{}, err
+		}
+	}
+	securityGroups, err := m.securityGroups(ctx, spec, cur.DBSubnetGroupName)
+	if err != nil {
+		return State{}, err
+	}
+	have := cur.SecurityGroupIDs
+	if cur.DatabaseSecurityGroupID != "" {
+		have = append(slices.Clone(have), cur.DatabaseSecurityGroupID)
+	}
+	if want := sortedCopy(securityGroups); len(want) > 0 && !slices.Equal(want, sortedCopy(have)) {
 		mod.VpcSecurityGroupIds = want
 		changed = true
 	}
@@ -358,7 +515,9 @@ func (m *Manager) Update(ctx context.Context, spec Spec) (State, error) {
 		if _, err := m.RDS.ModifyDBCluster(ctx, mod); err != nil {
 			return State{}, fmt.Errorf("modify cluster %s: %w", spec.Identifier, err)
 		}
-		if err := m.waitCluster(ctx, spec.Identifier); err != nil {
+		if err := m.waitModified(ctx, spec.Identifier, func(c rdstypes.DBCluster) bool {
+			return mod.EngineVersion == nil || aws.ToString(c.EngineVersion) == spec.EngineVersion
+		}); err != nil {
 			return State{}, err
 		}
 	}
@@ -379,6 +538,14 @@ func (m *Manager) Update(ctx context.Context, spec Spec) (State, error) {
 			} else if !errors.Is(err, ErrNotFound) {
 				return State{}, err
 			}
+			// RDS does not manage the master password of a cluster in a
+			// global database: management is turned off first, with a new
+			// password kept in a secret of our own.
+			if cur.MasterUserSecretARN != "" {
+				if err := m.unmanageMasterPassword(ctx, spec); err != nil {
+					return State{}, err
+				}
+			}
 			_, err := m.RDS.CreateGlobalCluster(ctx, &rds.CreateGlobalClusterInput{
 				GlobalClusterIdentifier:   aws.String(g),
 				SourceDBClusterIdentifier: aws.String(cur.ARN),
@@ -387,9 +554,50 @@ func (m *Manager) Update(ctx context.Context, spec Spec) (State, error) {
 			if err != nil {
 				return State{}, fmt.Errorf("create global cluster %s from %s: %w", g, spec.Identifier, err)
 			}
+		} else if err := m.manageMasterPassword(ctx, spec); err != nil {
+			return State{}, err
 		}
 	}
 	return m.Read(ctx, spec.Identifier)
+}
+
+// unmanageMasterPassword hands the master password from RDS to a secret of
+// our own, as a cluster joining a global database needs.
+func (m *Manager) unmanageMasterPassword(ctx context.Context, spec Spec) error {
+	password, err := m.putMasterSecret(ctx, spec)
+	if err != nil {
+		return err
+	}
+	_, err = m.RDS.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		DBClusterIdentifier:      aws.String(spec.Identifier),
+		ManageMasterUserPassword: aws.Bool(false),
+		MasterUserPassword:       aws.String(password),
+		ApplyImmediately:         aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("stop RDS managing the master password of %s: %w", spec.Identifier, err)
+	}
+	return m.waitModified(ctx, spec.Identifier, func(c rdstypes.DBCluster) bool { return c.MasterUserSecret == nil })
+}
+
+// manageMasterPassword gives the master password of a cluster that left its
+// global database back to RDS and deletes our secret.
+func (m *Manager) manageMasterPassword(ctx context.Context, spec Spec) error {
+	if err := m.waitModified(ctx, spec.Identifier, func(rdstypes.DBCluster) bool { return true }); err != nil {
+		return err
+	}
+	_, err := m.RDS.ModifyDBCluster(ctx, &rds.ModifyDBClusterInput{
+		DBClusterIdentifier:      aws.String(spec.Identifier),
+		ManageMasterUserPassword: aws.Bool(true),
+		ApplyImmediately:         aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("let RDS manage the master password of %s: %w", spec.Identifier, err)
+	}
+	if err := m.waitModified(ctx, spec.Identifier, func(c rdstypes.DBCluster) bool { return c.MasterUserSecret != nil }); err != nil {
+		return err
+	}
+	return m.deleteMasterSecret(ctx, spec.Identifier)
 }
 
 // reconcileInstances brings the instance class and reader count to spec:
@@ -429,6 +637,7 @@ func (m *Manager) reconcileInstances(ctx context.Context, spec Spec, cur State) 
 			have = slices.DeleteFunc(have, func(x Instance) bool { return x.Identifier == in.Identifier })
 		}
 	}
+	modified := false
 	for _, in := range have {
 		if in.Class != spec.InstanceClass {
 			_, err := m.RDS.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{
@@ -439,9 +648,15 @@ func (m *Manager) reconcileInstances(ctx context.Context, spec Spec, cur State) 
 			if err != nil {
 				return fmt.Errorf("modify instance %s: %w", in.Identifier, err)
 			}
+			modified = true
 		}
 	}
-	return m.waitInstances(ctx, spec.Identifier)
+	if modified {
+		if err := sleep(ctx, m.modifyDelay()); err != nil {
+			return err
+		}
+	}
+	return m.waitInstances(ctx, spec.Identifier, spec.InstanceClass)
 }
 
 // Delete removes the instances, leaves any global database (deleting the
@@ -478,13 +693,27 @@ func (m *Manager) Delete(ctx context.Context, spec Spec) error {
 	if _, err := m.RDS.DeleteDBCluster(ctx, in); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete cluster %s: %w", spec.Identifier, err)
 	}
-	return m.wait(ctx, "deletion of cluster "+spec.Identifier, func(ctx context.Context) (bool, error) {
+	err = m.wait(ctx, "deletion of cluster "+spec.Identifier, func(ctx context.Context) (bool, error) {
 		_, err := m.cluster(ctx, spec.Identifier)
 		if errors.Is(err, ErrNotFound) {
 			return true, nil
 		}
 		return false, err
 	})
+	if err != nil {
+		return err
+	}
+	if cur.DBSubnetGroupName == spec.Identifier {
+		if err := m.deleteSubnetGroup(ctx, spec.Identifier); err != nil {
+			return err
+		}
+	}
+	if cur.DatabaseSecurityGroupID != "" {
+		if err := m.deleteSecurityGroup(ctx, cur.DatabaseSecurityGroupID); err != nil {
+			return err
+		}
+	}
+	return m.deleteMasterSecret(ctx, spec.Identifier)
 }
 
 // leaveGlobal detaches the cluster and deletes the global cluster when it
@@ -608,6 +837,24 @@ func (m *Manager) membership(ctx context.Context, clusterARN string) (string, bo
 	return "", false, nil
 }
 
+// waitModified waits until a modification has been applied: RDS may still
+// report "available", with nothing pending, before it starts one, so the
+// first check waits ModifyDelay (as terraform-provider-aws does), and the
+// cluster must then be available with no pending modified values and
+// satisfy applied.
+func (m *Manager) waitModified(ctx context.Context, id string, applied func(rdstypes.DBCluster) bool) error {
+	if err := sleep(ctx, m.modifyDelay()); err != nil {
+		return err
+	}
+	return m.wait(ctx, "modification of cluster "+id, func(ctx context.Context) (bool, error) {
+		c, err := m.cluster(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return aws.ToString(c.Status) == "available" && isZero(c.PendingModifiedValues) && applied(c), nil
+	})
+}
+
 func (m *Manager) waitCluster(ctx context.Context, id string) error {
 	return m.wait(ctx, "cluster "+id+" to become available", func(ctx context.Context) (bool, error) {
 		c, err := m.cluster(ctx, id)
@@ -618,14 +865,20 @@ func (m *Manager) waitCluster(ctx context.Context, id string) error {
 	})
 }
 
-func (m *Manager) waitInstances(ctx context.Context, cluster string) error {
+// waitInstances waits until every instance is available, with no pending
+// modified values and of class (when set).
+func (m *Manager) waitInstances(ctx context.Context, cluster, class string) error {
 	return m.wait(ctx, "instances of "+cluster+" to become available", func(ctx context.Context) (bool, error) {
 		insts, err := m.instances(ctx, cluster)
 		if err != nil {
 			return false, err
 		}
 		for _, in := range insts {
-			if s := aws.ToString(in.DBInstanceStatus); s != "available" && s != "deleting" {
+			s := aws.ToString(in.DBInstanceStatus)
+			if s == "deleting" {
+				continue
+			}
+			if s != "available" || !isZero(in.PendingModifiedValues) || (class != "" && aws.ToString(in.DBInstanceClass) != class) {
 				return false, nil
 			}
 		}
@@ -670,6 +923,26 @@ func (m *Manager) wait(ctx context.Context, what string, done func(context.Conte
 		interval = min(2*interval, time.Minute)
 	}
 }
+
+func (m *Manager) modifyDelay() time.Duration {
+	if m.ModifyDelay == 0 {
+		return 30 * time.Second
+	}
+	return m.ModifyDelay
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// isZero reports whether a PendingModifiedValues pointer is nil or holds
+// nothing.
+func isZero[T any](p *T) bool { return p == nil || reflect.ValueOf(*p).IsZero() }
 
 func instanceID(cluster string, n int) string { return cluster + "-" + strconv.Itoa(n) }
 

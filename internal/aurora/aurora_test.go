@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pivotapp/platform/internal/acctest"
 	"github.com/pivotapp/platform/internal/aurora"
@@ -19,7 +22,10 @@ func TestMain(m *testing.M) { acctest.Main(m) }
 func newManager(t *testing.T) (*aurora.Manager, aws.Config) {
 	t.Helper()
 	cfg := acctest.NewAWS(t).Config(t)
-	return &aurora.Manager{RDS: rds.NewFromConfig(cfg), PollInterval: 10 * time.Millisecond, Timeout: time.Minute}, cfg
+	return &aurora.Manager{
+		RDS: rds.NewFromConfig(cfg), Secrets: secretsmanager.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg),
+		PollInterval: 10 * time.Millisecond, ModifyDelay: 10 * time.Millisecond, Timeout: time.Minute,
+	}, cfg
 }
 
 func TestClusterLifecycle(t *testing.T) {
@@ -93,7 +99,7 @@ func TestGlobalDatabase(t *testing.T) {
 	m, cfg := newManager(t)
 	euCfg := cfg.Copy()
 	euCfg.Region = "eu-west-1"
-	eu := &aurora.Manager{RDS: rds.NewFromConfig(euCfg), PollInterval: 10 * time.Millisecond, Timeout: time.Minute}
+	eu := &aurora.Manager{RDS: rds.NewFromConfig(euCfg), PollInterval: 10 * time.Millisecond, ModifyDelay: 10 * time.Millisecond, Timeout: time.Minute}
 
 	primary := aurora.Spec{Identifier: "prod-us", EngineVersion: "16.4", GlobalClusterIdentifier: "prod"}
 	st, err := m.Create(ctx, primary)
@@ -102,6 +108,10 @@ func TestGlobalDatabase(t *testing.T) {
 	}
 	if st.GlobalClusterIdentifier != "prod" || !st.GlobalPrimary {
 		t.Fatalf("primary: %+v", st)
+	}
+	// RDS does not manage the password in a global database; ours does.
+	if !strings.Contains(st.MasterUserSecretARN, ":secretsmanager:") || !strings.Contains(st.MasterUserSecretARN, aurora.MasterSecretName("prod-us")) {
+		t.Fatalf("primary's master secret: %q", st.MasterUserSecretARN)
 	}
 	secondary := aurora.Spec{Identifier: "prod-eu", EngineVersion: "16.4", GlobalClusterIdentifier: "prod"}
 	st2, err := eu.Create(ctx, secondary)
@@ -140,15 +150,15 @@ func TestJoinAndLeaveGlobal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.GlobalClusterIdentifier != "prod-global" {
-		t.Fatalf("not global: %+v", st)
+	if st.GlobalClusterIdentifier != "prod-global" || !strings.Contains(st.MasterUserSecretARN, aurora.MasterSecretName("prod")) {
+		t.Fatalf("not global, or the password still RDS-managed: %+v", st)
 	}
 	st, err = m.Update(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.GlobalClusterIdentifier != "" {
-		t.Fatalf("still global: %+v", st)
+	if st.GlobalClusterIdentifier != "" || st.MasterUserSecretARN == "" || strings.Contains(st.MasterUserSecretARN, aurora.MasterSecretName("prod")) {
+		t.Fatalf("still global, or the password not RDS-managed again: %+v", st)
 	}
 	if err := m.Delete(ctx, spec); err != nil {
 		t.Fatal(err)
@@ -159,6 +169,71 @@ func TestJoinAndLeaveGlobal(t *testing.T) {
 	}
 	if len(out.GlobalClusters) != 0 {
 		t.Fatalf("global clusters left: %d", len(out.GlobalClusters))
+	}
+}
+
+// With client groups the cluster gets a group of its own, in the VPC of the
+// subnets it is placed in, that admits them on 5432; without, RDS would use
+// the VPC's default group, which admits only its own members.
+func TestClusterAdmitsClients(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, cfg := newManager(t)
+	ec2c := ec2.NewFromConfig(cfg)
+	vpcs, err := ec2c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	if err != nil || len(vpcs.Vpcs) == 0 {
+		t.Fatalf("vpcs: %v", err)
+	}
+	vpc := aws.ToString(vpcs.Vpcs[0].VpcId)
+	subnets, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subnetIDs []string
+	for _, s := range subnets.Subnets {
+		if aws.ToString(s.VpcId) == vpc {
+			subnetIDs = append(subnetIDs, aws.ToString(s.SubnetId))
+		}
+	}
+	services, err := ec2c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("staging-services"), Description: aws.String("tasks"), VpcId: aws.String(vpc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := aurora.Spec{Identifier: "staging", SubnetIDs: subnetIDs, ClientSecurityGroupIDs: []string{aws.ToString(services.GroupId)}}
+	st, err := m.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DBSubnetGroupName != "staging" || st.DatabaseSecurityGroupID == "" || len(st.SecurityGroupIDs) != 0 ||
+		len(st.ClientSecurityGroupIDs) != 1 || st.ClientSecurityGroupIDs[0] != aws.ToString(services.GroupId) {
+		t.Fatalf("placement: %+v", st)
+	}
+	groups, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{st.DatabaseSecurityGroupID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := groups.SecurityGroups[0]; aws.ToString(g.VpcId) != vpc {
+		t.Fatalf("database group in VPC %s, not %s", aws.ToString(g.VpcId), vpc)
+	}
+	// Out-of-band changes to the rules are undone.
+	_, err = ec2c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(st.DatabaseSecurityGroupID), IpPermissions: []ec2types.IpPermission{{
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(5432), ToPort: aws.Int32(5432), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: services.GroupId}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = m.Read(ctx, "staging"); err != nil || len(st.ClientSecurityGroupIDs) != 0 {
+		t.Fatalf("revoked rule not seen: %+v, %v", st.ClientSecurityGroupIDs, err)
+	}
+	if st, err = m.Update(ctx, spec); err != nil || len(st.ClientSecurityGroupIDs) != 1 {
+		t.Fatalf("rule not restored: %+v, %v", st.ClientSecurityGroupIDs, err)
+	}
+	if err := m.Delete(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	left, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{aurora.DatabaseSecurityGroupName("staging")}}}})
+	if err != nil || len(left.SecurityGroups) != 0 {
+		t.Fatalf("database group left: %v", err)
 	}
 }
 

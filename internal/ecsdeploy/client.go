@@ -61,8 +61,10 @@ type Client struct {
 	account    batch.Once[string, string]
 
 	// noDeploymentsAPI is set once ListServiceDeployments proved
-	// unavailable (the local stack's moto has no such operation).
-	noDeploymentsAPI atomic.Bool
+	// unavailable (the local stack's moto has no such operation), and
+	// deploymentsAPIFailures counts its failures in a row until then.
+	noDeploymentsAPI       atomic.Bool
+	deploymentsAPIFailures atomic.Int32
 
 	seenMu sync.Mutex
 	seenAt map[string]time.Time
@@ -137,6 +139,24 @@ func New(cfg aws.Config) *Client {
 	return c
 }
 
+// FailuresError turns the failures of a partial ECS answer
+// (DescribeServices, DescribeClusters) into an error, except MISSING: that
+// one means the resource does not exist, which callers handle. Any other
+// reason says nothing about existence, so treating it as "gone" would plan
+// a re-create of something that is there.
+func FailuresError(what string, failures []ecstypes.Failure) error {
+	var errs []error
+	for _, f := range failures {
+		if aws.ToString(f.Reason) != "MISSING" {
+			errs = append(errs, fmt.Errorf("%s: %s %s", aws.ToString(f.Arn), aws.ToString(f.Reason), aws.ToString(f.Detail)))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", what, errors.Join(errs...))
+	}
+	return nil
+}
+
 // Region is the region the client acts in.
 func (c *Client) Region() string { return c.region }
 
@@ -154,6 +174,9 @@ func (c *Client) describeServices(ctx context.Context, cluster string, names []s
 		}
 		return nil, fmt.Errorf("describe services in cluster %s: %w", cluster, err)
 	}
+	if err := FailuresError("describe services in cluster "+cluster, out.Failures); err != nil {
+		return nil, err
+	}
 	res := make(map[string]ecstypes.Service, len(out.Services))
 	for _, s := range out.Services {
 		res[aws.ToString(s.ServiceName)] = s
@@ -166,6 +189,9 @@ func (c *Client) describeClusters(ctx context.Context, _ string, names []string)
 	out, err := c.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: names})
 	if err != nil {
 		return nil, fmt.Errorf("describe clusters: %w", err)
+	}
+	if err := FailuresError("describe clusters", out.Failures); err != nil {
+		return nil, err
 	}
 	res := make(map[string]ecstypes.Cluster, len(out.Clusters))
 	for _, cl := range out.Clusters {

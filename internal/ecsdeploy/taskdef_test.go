@@ -294,6 +294,7 @@ func TestValidate(t *testing.T) {
 		"secret name":   {func(s *Spec) { s.Secrets = []string{"jwt-key"} }, "secrets", "not a valid environment variable name"},
 		"secret in env": {func(s *Spec) { s.Env["JWT_KEY"] = "x" }, "secrets", "both in env and in secrets"},
 		"interval":      {func(s *Spec) { s.HealthCheck.Interval = 1 }, "health_check.interval", "ECS accepts 5 to 300"},
+		"timeout":       {func(s *Spec) { s.HealthCheck.Interval, s.HealthCheck.Timeout = 120, 61 }, "health_check.timeout", "ECS accepts 2 to 60"},
 		"no port":       {func(s *Spec) { s.Ports = nil }, "health_check", "has no ports"},
 		"retention":     {func(s *Spec) { s.Logging.RetentionDays = 10 }, "logging.retention_in_days", "CloudWatch accepts"},
 		"output":        {func(s *Spec) { s.Logging.Destination = "fluentbit" }, "logging.output", "needs logging.output"},

@@ -298,7 +298,7 @@ func (s Spec) validateHealthCheck() []FieldError {
 		}
 	}
 	rng("interval", h.Interval, 5, 300)
-	rng("timeout", h.Timeout, 2, 120)
+	rng("timeout", h.Timeout, 2, 60)
 	rng("start_period", h.StartPeriod, 0, 300)
 	if h.Retries < 1 || h.Retries > 10 {
 		errs = append(errs, fieldError("health_check.retries", "Invalid Health Check Setting", fmt.Sprintf("health_check.retries is %d; ECS accepts 1 to 10.", h.Retries)))

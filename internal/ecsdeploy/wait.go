@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 )
 
 // DeploymentError says why a deployment did not reach steady state.
@@ -115,12 +116,17 @@ func (c *Client) steadyByDeployments(ctx context.Context, cluster, service strin
 		if ctx.Err() != nil {
 			return false, "", false, ctx.Err()
 		}
-		// Older endpoints and the local stack do not know the operation; the
-		// service's own deployments answer the same question.
-		c.noDeploymentsAPI.Store(true)
-		progress(ctx, "ListServiceDeployments unavailable; following the service's deployments instead", "error", err.Error())
+		// The service's own deployments answer the same question, for this
+		// poll. Only an endpoint that does not know the operation (older
+		// ones; the local stack's moto answers 500) gives it up for good:
+		// throttling never does, other errors after a few in a row.
+		if deploymentsAPIGone(err) || (!isThrottle(err) && c.deploymentsAPIFailures.Add(1) >= maxDeploymentsAPIFailures) {
+			c.noDeploymentsAPI.Store(true)
+			progress(ctx, "ListServiceDeployments unavailable; following the service's deployments instead", "error", err.Error())
+		}
 		return false, "", false, nil
 	}
+	c.deploymentsAPIFailures.Store(0)
 	if len(list.ServiceDeployments) == 0 {
 		return false, "", false, nil
 	}
@@ -132,6 +138,36 @@ func (c *Client) steadyByDeployments(ctx context.Context, cluster, service strin
 	}
 	done, status, err = deploymentSteady(cluster, service, newest.Status, aws.ToString(newest.StatusReason))
 	return done, status, true, err
+}
+
+// maxDeploymentsAPIFailures is how many failed ListServiceDeployments calls
+// in a row (throttling aside) make a client stop trying it.
+const maxDeploymentsAPIFailures = 3
+
+// deploymentsAPIGone reports an error that will not go away by retrying:
+// the endpoint does not know the operation, or the caller may not use it.
+func deploymentsAPIGone(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "UnknownOperationException", "InvalidAction", "AccessDeniedException", "NotImplemented":
+		return true
+	}
+	return false
+}
+
+func isThrottle(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.ErrorCode() {
+	case "ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled":
+		return true
+	}
+	return false
 }
 
 // deploymentSteady judges a service deployment by its status.

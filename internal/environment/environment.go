@@ -174,15 +174,25 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 		return Placement{}, err
 	}
 	wanted := map[string]bool{}
+	var deployed []string
 	for _, want := range platformServices(spec, params) {
 		wanted[want.Name] = true
 		var cur *platformService
 		if h, ok := have[want.Name]; ok {
 			cur = &h
 		}
-		if err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created); err != nil {
+		did, err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created)
+		if err != nil {
 			return Placement{}, err
 		}
+		if did {
+			deployed = append(deployed, want.Name)
+		}
+	}
+	// Services deployed into the environment next need the collector and
+	// NATS running, not merely accepted by ECS.
+	if err := m.waitPlatformServices(ctx, names.Cluster(), deployed); err != nil {
+		return Placement{}, err
 	}
 	for name := range have {
 		if !wanted[name] {
@@ -465,17 +475,26 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 }
 
 // checkNoServices fails with the names of services still in the cluster,
-// which Terraform should have destroyed first.
+// which Terraform should have destroyed first. ListServices pages (10 a
+// page unless asked for up to 100) and DescribeServices takes 10 names.
 func (m *Manager) checkNoServices(ctx context.Context, cluster string) error {
-	out, err := m.ecs.ListServices(ctx, &ecs.ListServicesInput{Cluster: aws.String(cluster)})
-	if err != nil {
-		return fmt.Errorf("list services of %s: %w", cluster, err)
+	var arns []string
+	p := ecs.NewListServicesPaginator(m.ecs, &ecs.ListServicesInput{Cluster: aws.String(cluster), MaxResults: aws.Int32(100)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list services of %s: %w", cluster, err)
+		}
+		arns = append(arns, page.ServiceArns...)
 	}
 	var active []string
-	if len(out.ServiceArns) > 0 {
-		desc, err := m.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: out.ServiceArns})
+	for chunk := range slices.Chunk(arns, 10) {
+		desc, err := m.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: chunk})
 		if err != nil {
 			return fmt.Errorf("describe services of %s: %w", cluster, err)
+		}
+		if err := failuresError("describe services of "+cluster, desc.Failures); err != nil {
+			return err
 		}
 		for _, s := range desc.Services {
 			if aws.ToString(s.Status) == "ACTIVE" {
@@ -485,6 +504,21 @@ func (m *Manager) checkNoServices(ctx context.Context, cluster string) error {
 	}
 	if len(active) > 0 {
 		return fmt.Errorf("cluster %s still runs services %s; destroy them (their pivot_service resources) before the environment", cluster, strings.Join(active, ", "))
+	}
+	return nil
+}
+
+// failuresError turns the failures of a partial ECS answer into an error,
+// except MISSING (the resource does not exist, which callers handle).
+func failuresError(what string, failures []ecstypes.Failure) error {
+	var errs []error
+	for _, f := range failures {
+		if aws.ToString(f.Reason) != "MISSING" {
+			errs = append(errs, fmt.Errorf("%s: %s %s", aws.ToString(f.Arn), aws.ToString(f.Reason), aws.ToString(f.Detail)))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%s: %w", what, errors.Join(errs...))
 	}
 	return nil
 }

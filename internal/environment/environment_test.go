@@ -222,10 +222,19 @@ func TestApplyUpdatesInPlace(t *testing.T) {
 	if n := st.Spec.NATS; !n.Managed || n.Replicas != 3 || n.Image != environment.DefaultNATSImage || n.URL != "" {
 		t.Fatalf("nats: %+v", n)
 	}
-	// The old collector revision is gone; only the new one is active.
-	tds, err := ecs.NewFromConfig(cfg).ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("acme-otel-collector"), Status: ecstypes.TaskDefinitionStatusActive})
-	if err != nil || len(tds.TaskDefinitionArns) != 1 {
-		t.Fatalf("collector revisions: %v %v", tds.TaskDefinitionArns, err)
+	// The previous collector revision stays active next to the new one: it
+	// is what the circuit breaker rolls back to.
+	collectorRevisions := func() []string {
+		t.Helper()
+		tds, err := ecs.NewFromConfig(cfg).ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("acme-otel-collector"), Status: ecstypes.TaskDefinitionStatusActive})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tds.TaskDefinitionArns
+	}
+	firstRevisions := collectorRevisions()
+	if len(firstRevisions) != 2 {
+		t.Fatalf("collector revisions after an update: %v, want the new one and the previous", firstRevisions)
 	}
 	ssmc := ssm.NewFromConfig(cfg)
 	url, err := ssmc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/acme/_platform/NATS_URL")})
@@ -253,9 +262,14 @@ func TestApplyUpdatesInPlace(t *testing.T) {
 	pwVersion := pw.Parameter.Version
 	// Back to one server: the cluster members go, the password stays.
 	spec.NATS = environment.NATS{Managed: true, Replicas: 1}
+	spec.Collector.Image = "otel/opentelemetry-collector-contrib:0.121.0"
 	st, err = m.Apply(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Two revisions at most: the running one and the one before.
+	if revs := collectorRevisions(); len(revs) != 2 || !slices.Contains(revs, firstRevisions[1]) || slices.Contains(revs, firstRevisions[0]) {
+		t.Fatalf("collector revisions after a second update: %v (before: %v)", revs, firstRevisions)
 	}
 	wantComponents(t, st, spec)
 	if st.Parameters["NATS_PASSWORD"].Version != pwVersion {

@@ -144,6 +144,9 @@ func (m *Manager) readPlatformServices(ctx context.Context, cluster string) (map
 	if err != nil {
 		return nil, fmt.Errorf("describe platform services: %w", err)
 	}
+	if err := failuresError("describe platform services", out.Failures); err != nil {
+		return nil, err
+	}
 	found := map[string]platformService{}
 	for _, s := range out.Services {
 		if aws.ToString(s.Status) != "ACTIVE" {
@@ -223,10 +226,10 @@ func nonNil(m map[string]string) map[string]string {
 }
 
 // applyPlatformService registers a task definition when it changed and
-// creates or updates the service. forceConnect re-sends the Service Connect
-// configuration (the namespace was replaced): ECS does not report it back,
-// so it cannot be compared.
-func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platformService, have *platformService, net placement, nsARN, execRole string, forceConnect bool) error {
+// creates or updates the service; deployed says it did either. forceConnect
+// re-sends the Service Connect configuration (the namespace was replaced):
+// ECS does not report it back, so it cannot be compared.
+func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platformService, have *platformService, net placement, nsARN, execRole string, forceConnect bool) (deployed bool, err error) {
 	names := NamesOf(env.Name)
 	tdARN := ""
 	if have != nil && sameTaskDefinition(want, *have, execRole, names.LogGroup()) {
@@ -234,7 +237,7 @@ func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platf
 	} else {
 		arn, err := m.registerTaskDefinition(ctx, env, want, execRole)
 		if err != nil {
-			return err
+			return false, err
 		}
 		tdARN = arn
 	}
@@ -283,14 +286,14 @@ func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platf
 			Tags:                        ecsTags(env.Name),
 		})
 		if err != nil {
-			return fmt.Errorf("create service %s: %w", want.Name, err)
+			return false, fmt.Errorf("create service %s: %w", want.Name, err)
 		}
-		return nil
+		return true, nil
 	}
 	sameNet := have.Network != nil && slices.Equal(have.Network.Subnets, sortedCopy(net.Subnets)) &&
 		slices.Equal(have.Network.SecurityGroups, sortedCopy(net.SecurityGroups)) && have.Network.AssignPublicIP == net.AssignPublicIP
 	if tdARN == have.TaskDefinitionARN && want.DesiredCount == have.DesiredCount && sameNet && (want.StopFirst == have.StopFirst || !have.DeploymentKnown) && !forceConnect {
-		return nil
+		return false, nil
 	}
 	in := &ecs.UpdateServiceInput{
 		Cluster:                 aws.String(names.Cluster()),
@@ -304,14 +307,62 @@ func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platf
 		in.ServiceConnectConfiguration = connect
 	}
 	if _, err := m.ecs.UpdateService(ctx, in); err != nil {
-		return fmt.Errorf("update service %s: %w", want.Name, err)
+		return false, fmt.Errorf("update service %s: %w", want.Name, err)
 	}
+	// The revision the service ran until now stays: it is what the circuit
+	// breaker rolls back to, and ECS cannot run a revision being deleted.
+	// Older ones go, so revisions do not pile up.
 	if tdARN != have.TaskDefinitionARN {
-		if err := m.deregisterTaskDefinitions(ctx, names.TaskFamily(want.Name), tdARN); err != nil {
+		if err := m.deregisterTaskDefinitions(ctx, names.TaskFamily(want.Name), tdARN, have.TaskDefinitionARN); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// waitPlatformServices waits until each named platform service runs a task
+// of its latest deployment (the previous deployment drained, at least one
+// task running), so services deployed next find the collector and NATS.
+// A rollout the circuit breaker failed is an error. It does not wait for
+// every desired task: one running is enough for the platform to serve.
+func (m *Manager) waitPlatformServices(ctx context.Context, cluster string, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	deadline := time.Now().Add(m.timeout(15 * time.Minute))
+	for interval := m.poll(); ; interval = min(2*interval, 15*time.Second) {
+		out, err := m.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: names})
+		if err != nil {
+			return fmt.Errorf("describe platform services: %w", err)
+		}
+		if err := failuresError("describe platform services", out.Failures); err != nil {
+			return err
+		}
+		pending := []string{}
+		for _, s := range out.Services {
+			name := aws.ToString(s.ServiceName)
+			for _, d := range s.Deployments {
+				if d.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+					return fmt.Errorf("platform service %s failed to deploy (the circuit breaker rolls it back to its previous revision): %s", name, aws.ToString(d.RolloutStateReason))
+				}
+			}
+			if len(s.Deployments) > 1 || s.RunningCount < 1 {
+				pending = append(pending, fmt.Sprintf("%s: %d running, %d deployment(s)", name, s.RunningCount, len(s.Deployments)))
+			}
+		}
+		if len(out.Services) < len(names) {
+			pending = append(pending, fmt.Sprintf("%d of %d services found", len(out.Services), len(names)))
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out waiting for the platform services to run: %s", strings.Join(pending, "; "))
+		}
+		if err := sleep(ctx, interval); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
 func (m *Manager) registerTaskDefinition(ctx context.Context, env Spec, s platformService, execRole string) (string, error) {
@@ -379,12 +430,12 @@ func (m *Manager) deleteService(ctx context.Context, env, name string) error {
 			return err
 		}
 	}
-	return m.deregisterTaskDefinitions(ctx, names.TaskFamily(name), "")
+	return m.deregisterTaskDefinitions(ctx, names.TaskFamily(name))
 }
 
 // deregisterTaskDefinitions deregisters and deletes every revision of a
-// family except keep, so replaced revisions do not pile up.
-func (m *Manager) deregisterTaskDefinitions(ctx context.Context, family, keep string) error {
+// family except those in keep, so replaced revisions do not pile up.
+func (m *Manager) deregisterTaskDefinitions(ctx context.Context, family string, keep ...string) error {
 	var arns []string
 	p := ecs.NewListTaskDefinitionsPaginator(m.ecs, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: ecstypes.TaskDefinitionStatusActive})
 	for p.HasMorePages() {
@@ -394,7 +445,7 @@ func (m *Manager) deregisterTaskDefinitions(ctx context.Context, family, keep st
 		}
 		for _, arn := range page.TaskDefinitionArns {
 			// The prefix also matches longer families (nats matches nats-1).
-			if arn != keep && familyOf(arn) == family {
+			if !slices.Contains(keep, arn) && familyOf(arn) == family {
 				arns = append(arns, arn)
 			}
 		}

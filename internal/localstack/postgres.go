@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,6 +45,12 @@ type PostgresOptions struct {
 
 // AdminUser is the superuser of every local cluster.
 const AdminUser = "pivot"
+
+// MasterUser stands in for the Aurora master user: it has CREATEROLE and
+// CREATEDB but is not a superuser, as on RDS (where it is a member of
+// rds_superuser), so what the provider does as it locally is what RDS
+// allows. It shares the superuser's password.
+const MasterUser = "pivot_master"
 
 // PostgresBinDir finds the folder holding initdb and postgres.
 func PostgresBinDir() (string, error) {
@@ -160,6 +167,9 @@ func (p *Postgres) start(ctx context.Context, bin, data string, cred *syscall.Cr
 		}
 		return conn.Close(ctx)
 	})
+	if err == nil {
+		err = p.ensureMasterUser(ctx)
+	}
 	if err != nil {
 		p.Stop()
 		return err
@@ -167,9 +177,38 @@ func (p *Postgres) start(ctx context.Context, bin, data string, cred *syscall.Cr
 	return nil
 }
 
+// ensureMasterUser creates MasterUser, or resets it on a reused cluster.
+func (p *Postgres) ensureMasterUser(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, p.URL("postgres"))
+	if err != nil {
+		return fmt.Errorf("connect to postgres: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, MasterUser).Scan(&exists); err != nil {
+		return fmt.Errorf("look up role %s: %w", MasterUser, err)
+	}
+	verb := "CREATE ROLE "
+	if exists {
+		verb = "ALTER ROLE "
+	}
+	pw := "'" + strings.ReplaceAll(p.Password, "'", "''") + "'"
+	if _, err := conn.Exec(ctx, verb+MasterUser+" WITH LOGIN NOSUPERUSER CREATEROLE CREATEDB NOREPLICATION NOBYPASSRLS PASSWORD "+pw); err != nil {
+		return fmt.Errorf("set up role %s: %w", MasterUser, err)
+	}
+	return nil
+}
+
 // URL returns the superuser connection URL for a database.
 func (p *Postgres) URL(database string) string {
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(p.User, p.Password), Host: fmt.Sprintf("%s:%d", p.Host, p.Port), Path: "/" + database, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// MasterURL returns MasterUser's connection URL for a database: the admin
+// URL the provider gets, as it would get the Aurora master user's.
+func (p *Postgres) MasterURL(database string) string {
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(MasterUser, p.Password), Host: fmt.Sprintf("%s:%d", p.Host, p.Port), Path: "/" + database, RawQuery: "sslmode=disable"}
 	return u.String()
 }
 

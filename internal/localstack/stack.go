@@ -175,7 +175,7 @@ func (s *Stack) Endpoints() Endpoints {
 		e.AWS = s.Proxy.URL
 	}
 	if s.Postgres != nil {
-		e.PostgresAdminURL = s.Postgres.URL("postgres")
+		e.PostgresAdminURL = s.Postgres.MasterURL("postgres")
 	}
 	return e
 }

@@ -104,7 +104,8 @@ type ParameterStore interface {
 // Manager creates, reads and drops service databases.
 type Manager struct {
 	// AdminURL reaches the cluster as a role that may create roles and
-	// databases (the Aurora master user, or a superuser locally).
+	// databases: the Aurora master user, which has CREATEROLE and CREATEDB
+	// but is not a superuser, or a superuser.
 	AdminURL string
 	SSM      ParameterStore
 }
@@ -367,31 +368,52 @@ func (m *Manager) Delete(ctx context.Context, spec Spec) error {
 // ensureRole creates the role or resets its attributes and password, so the
 // password in the parameters is the one that works even after an
 // out-of-band ALTER ROLE.
+//
+// The admin may be RDS's master user, which has CREATEROLE and CREATEDB but
+// is not a superuser: PostgreSQL refuses it any ALTER ROLE that names
+// SUPERUSER, REPLICATION or BYPASSRLS, even to turn them off. So an existing
+// role is altered only in what a CREATEROLE admin may change, and those
+// three are named only when the role has them (which only a superuser can
+// undo, and only a superuser could have set).
 func ensureRole(ctx context.Context, conn *pgx.Conn, spec Spec, password string) error {
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, spec.Role).Scan(&exists); err != nil {
-		return fmt.Errorf("look up role %s: %w", spec.Role, err)
-	}
 	verifier, err := scramVerifier(password)
 	if err != nil {
 		return err
 	}
-	verb := "ALTER ROLE "
-	if !exists {
-		verb = "CREATE ROLE "
+	var super, replication, bypassRLS bool
+	err = conn.QueryRow(ctx, `SELECT rolsuper, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = $1`, spec.Role).
+		Scan(&super, &replication, &bypassRLS)
+	exists := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("look up role %s: %w", spec.Role, err)
 	}
-	_, err = conn.Exec(ctx, verb+ident(spec.Role)+fmt.Sprintf(
-		" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION CONNECTION LIMIT %d PASSWORD ", spec.ConnectionLimit)+literal(verifier))
-	if err != nil {
+	var stmt string
+	if !exists {
+		stmt = "CREATE ROLE " + ident(spec.Role) + " WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+	} else {
+		stmt = "ALTER ROLE " + ident(spec.Role) + " WITH LOGIN NOCREATEDB NOCREATEROLE"
+		for _, a := range []struct {
+			on   bool
+			word string
+		}{{super, " NOSUPERUSER"}, {replication, " NOREPLICATION"}, {bypassRLS, " NOBYPASSRLS"}} {
+			if a.on {
+				stmt += a.word
+			}
+		}
+	}
+	stmt += fmt.Sprintf(" CONNECTION LIMIT %d PASSWORD ", spec.ConnectionLimit) + literal(verifier)
+	if _, err := conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("set up role %s: %w", spec.Role, err)
 	}
 	// Aurora's master user is not a superuser: it may only create a database
-	// owned by (and later drop) a role it is a member of.
-	var super bool
-	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
+	// owned by (and later drop) a role it is a member of. From PostgreSQL 16
+	// the creator's automatic membership has neither SET nor INHERIT, so the
+	// grant is needed there too.
+	var adminSuper bool
+	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&adminSuper); err != nil {
 		return fmt.Errorf("check admin role: %w", err)
 	}
-	if !super {
+	if !adminSuper {
 		if _, err := conn.Exec(ctx, "GRANT "+ident(spec.Role)+" TO CURRENT_USER"); err != nil {
 			return fmt.Errorf("grant role %s to admin: %w", spec.Role, err)
 		}

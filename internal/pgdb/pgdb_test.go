@@ -25,7 +25,9 @@ func newManager(t *testing.T) (*pgdb.Manager, *ssm.Client, string) {
 	pg := acctest.Postgres(t)
 	a := acctest.NewAWS(t)
 	client := ssm.NewFromConfig(a.Config(t))
-	return &pgdb.Manager{AdminURL: pg.URL("postgres"), SSM: client}, client, net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port))
+	// As on RDS, the admin is the master user: CREATEROLE and CREATEDB, no
+	// superuser.
+	return &pgdb.Manager{AdminURL: pg.MasterURL("postgres"), SSM: client}, client, net.JoinHostPort(pg.Host, strconv.Itoa(pg.Port))
 }
 
 func uniqueEnv(t *testing.T) string {
@@ -105,6 +107,58 @@ func TestEnsureIsolatesServices(t *testing.T) {
 	err = connect(ctx, withDatabase(t, urlB, pgdb.DefaultName(env, "ledger")))
 	if err == nil || !pgdb.IsPermissionDenied(err) {
 		t.Fatalf("notifier reached ledger's database: err = %v", err)
+	}
+}
+
+// Every update of an existing database (rotation, endpoint, sslmode, limit)
+// alters the role; as RDS's master user, which is not a superuser, that must
+// not name SUPERUSER or REPLICATION, which PostgreSQL refuses it.
+func TestEnsureAsNonSuperuserAdmin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, ssmc, endpoint := newManager(t)
+	admin, err := pgx.Connect(ctx, m.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	var super, createRole, createDB bool
+	if err := admin.QueryRow(ctx, `SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user`).Scan(&super, &createRole, &createDB); err != nil {
+		t.Fatal(err)
+	}
+	if super || !createRole || !createDB {
+		t.Fatalf("admin is not like RDS's master user: superuser=%v createrole=%v createdb=%v", super, createRole, createDB)
+	}
+
+	spec := pgdb.Spec{Environment: uniqueEnv(t), Service: "ledger", WriterEndpoint: endpoint, SSLMode: "disable"}
+	t.Cleanup(func() { _ = m.Delete(context.Background(), spec) })
+	first, err := m.Ensure(ctx, spec, false)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	rotated, err := m.Ensure(ctx, spec, true)
+	if err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if rotated.PasswordVersion == first.PasswordVersion {
+		t.Fatal("rotation kept the password")
+	}
+	moved := spec
+	moved.ReaderEndpoint = "localhost:" + endpoint[strings.LastIndexByte(endpoint, ':')+1:]
+	moved.SSLMode = "prefer"
+	moved.ConnectionLimit = 4
+	st, err := m.Ensure(ctx, moved, false)
+	if err != nil {
+		t.Fatalf("change endpoint, sslmode and limit: %v", err)
+	}
+	if st.ReaderEndpoint != moved.ReaderEndpoint || st.SSLMode != "prefer" || st.ConnectionLimit != 4 || st.PasswordVersion != rotated.PasswordVersion {
+		t.Fatalf("state after change: %+v", st)
+	}
+	if err := connect(ctx, param(t, ssmc, st.Reader.Name)); err != nil {
+		t.Fatalf("moved reader URL does not work: %v", err)
+	}
+	if err := m.Delete(ctx, spec); err != nil {
+		t.Fatalf("delete: %v", err)
 	}
 }
 

@@ -167,6 +167,13 @@ func Observe(ctx context.Context, api ECSAPI, cluster string, names []string) (m
 		if err != nil {
 			return nil, fmt.Errorf("describe services: %w", err)
 		}
+		// A failure other than MISSING says nothing about the service; it
+		// must not read as "not running".
+		for _, f := range out.Failures {
+			if aws.ToString(f.Reason) != "MISSING" {
+				return nil, fmt.Errorf("describe services: %s: %s %s", aws.ToString(f.Arn), aws.ToString(f.Reason), aws.ToString(f.Detail))
+			}
+		}
 		for _, s := range out.Services {
 			found[aws.ToString(s.ServiceName)] = s
 		}

@@ -103,4 +103,12 @@ resource "pivot_aurora_cluster" "this" {
   db_subnet_group_name      = var.database.db_subnet_group_name
   security_group_ids        = var.database.security_group_ids
   endpoint_override         = var.database.endpoint_override
+  serverless_min_capacity   = var.database.serverless_min_capacity
+  serverless_max_capacity   = var.database.serverless_max_capacity
+
+  # In the services' VPC (a subnet group from their subnets) and reachable
+  # from their security groups on 5432: without these RDS picks the default
+  # VPC and its default security group, which admits only its own members.
+  subnet_ids                = var.database.db_subnet_group_name == null ? pivot_environment.this.subnet_ids : null
+  client_security_group_ids = pivot_environment.this.security_group_ids
 }

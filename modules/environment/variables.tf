@@ -156,7 +156,7 @@ variable "create_database" {
 }
 
 variable "database" {
-  description = "The Aurora PostgreSQL cluster. `endpoint_override` points the published endpoints at another PostgreSQL (the local platform stack); `ssl_mode` is the services' `sslmode` (`disable` on the local stack)."
+  description = "The Aurora PostgreSQL cluster. It is placed in the environment's subnets (unless `db_subnet_group_name` is set) and admits the services' security groups on 5432; `security_group_ids` are added to its own group. `serverless_min_capacity`/`serverless_max_capacity` are the ACU range with `instance_class = \"db.serverless\"`. `endpoint_override` points the published endpoints at another PostgreSQL (the local platform stack); `ssl_mode` is the services' `sslmode` (`disable` on the local stack)."
   type = object({
     identifier                = optional(string)
     engine_version            = optional(string)
@@ -167,6 +167,8 @@ variable "database" {
     global_cluster_identifier = optional(string)
     db_subnet_group_name      = optional(string)
     security_group_ids        = optional(set(string))
+    serverless_min_capacity   = optional(number)
+    serverless_max_capacity   = optional(number)
     ssl_mode                  = optional(string, "require")
     endpoint_override = optional(object({
       writer = string
