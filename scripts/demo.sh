@@ -123,8 +123,13 @@ if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
   # pivot_tenant_deployment does not create per-service databases yet, so
   # their URLs are secrets here too.
   pivotctl local put-secret /acme/friend/JWT_HS256_SECRET --account "$TENANT" >/dev/null
+  # Until tenants get per-service databases, the operator makes one per
+  # service (as the local Aurora's master user, who owns it) and stores
+  # its URL.
   for svc in messenger notifier; do
-    pivotctl local put-secret "/acme/$svc/DATABASE_URL" --account "$TENANT" --value "$PIVOT_POSTGRES_ADMIN_URL" >/dev/null
+    psql -q "$PIVOT_POSTGRES_ADMIN_URL" -c "CREATE DATABASE acme_$svc" 2>/dev/null || true
+    url=$(python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$PIVOT_POSTGRES_ADMIN_URL" "acme_$svc")
+    pivotctl local put-secret "/acme/$svc/DATABASE_URL" --account "$TENANT" --value "$url" >/dev/null
   done
 fi
 apply tenants tenants_env

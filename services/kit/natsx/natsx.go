@@ -82,6 +82,15 @@ func Connect(cfg Config, name string, logger *slog.Logger) (*Conn, error) {
 	if cfg.User != "" {
 		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
 	}
+	// A server that is down is waited for (the outbox keeps the events);
+	// credentials it refuses are a wrong configuration that waiting cannot
+	// fix, so the first attempt is made without retrying and a refusal
+	// ends start-up, naming the variables to fix.
+	if probe, err := nats.Connect(string(cfg.URL), append(opts[:len(opts):len(opts)], nats.RetryOnFailedConnect(false), nats.MaxReconnects(0), nats.Timeout(5*time.Second))...); err == nil {
+		probe.Close()
+	} else if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+		return nil, fmt.Errorf("connect nats: the server refused NATS_USER/NATS_PASSWORD: %w", err)
+	}
 	nc, err := nats.Connect(string(cfg.URL), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect nats: %w", err)
