@@ -4,6 +4,7 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -48,8 +49,8 @@ func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, crea
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadRoom(ctx, tx, prior, "")
+		if prior != nil {
+			out, err = replayRoom(ctx, tx, prior)
 			return err
 		}
 		rm, err := create()
@@ -60,7 +61,7 @@ func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, crea
 		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
 			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt)
 		queueMembers(batch, rm.ID, rm.Members(), 0, rm.CreatedAt)
-		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
 		}
 		out = rm
@@ -81,8 +82,8 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadRoom(ctx, tx, prior, "")
+		if prior != nil {
+			out, err = replayRoom(ctx, tx, prior)
 			return err
 		}
 		// FOR UPDATE: membership changes of one room are serialized, and
@@ -97,7 +98,7 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 		}
 		batch := &pgx.Batch{}
 		queueMembers(batch, rm.ID, rm.Members()[before:], before, time.Now())
-		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
 		}
 		out = rm
@@ -298,8 +299,9 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadMessage(ctx, tx, prior)
+		if prior != nil {
+			// Messages never change: the stored row is the first outcome.
+			out, err = loadMessage(ctx, tx, prior.id)
 			return err
 		}
 		// No row lock: members are only ever added, so a member seen here
@@ -317,7 +319,7 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		batch := &pgx.Batch{}
 		batch.Queue(`INSERT INTO messages (id, room_id, sender_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			msg.ID, msg.RoomID, msg.SenderID, msg.Body, msg.CreatedAt)
-		if err := finish(ctx, tx, batch, idem, msg.ID, rm.PopEvents()); err != nil {
+		if err := finish(ctx, tx, batch, idem, msg.ID, nil, rm.PopEvents()); err != nil {
 			return fmt.Errorf("store message: %w", err)
 		}
 		out = msg
@@ -335,36 +337,75 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 // UPDATE (both in one round trip). A concurrent request with the same key
 // waits on the lock and then sees the first one's result. A key is only
 // remembered when its transaction commits, so a failed attempt can be
-// retried with the same key.
-func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (priorResult string, err error) {
+// retried with the same key. prior is nil when the key is new.
+func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (prior *storedResult, err error) {
 	if idem.Key == "" {
-		return "", nil
+		return nil, nil
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(`INSERT INTO idempotency_keys (principal, key, operation, fingerprint)
 		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, idem.Principal, idem.Key, idem.Operation, idem.Fingerprint)
 	var operation, fingerprint string
-	var result *string
-	batch.Queue(`SELECT operation, fingerprint, result_id FROM idempotency_keys
+	var id *string
+	var result []byte
+	batch.Queue(`SELECT operation, fingerprint, result_id, result FROM idempotency_keys
 		WHERE principal = $1 AND key = $2 FOR UPDATE`, idem.Principal, idem.Key).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&operation, &fingerprint, &result)
+		return row.Scan(&operation, &fingerprint, &id, &result)
 	})
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return "", fmt.Errorf("claim idempotency key: %w", err)
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if operation != idem.Operation || fingerprint != idem.Fingerprint {
-		return "", room.ErrIdempotencyKeyReused
+		return nil, room.ErrIdempotencyKeyReused
 	}
-	if result != nil {
-		return *result, nil
+	if id == nil {
+		return nil, nil
 	}
-	return "", nil
+	return &storedResult{id: *id, snapshot: result}, nil
+}
+
+// storedResult is what a key's first request produced: the ID of what it
+// created or changed and, for rooms, the room as that request returned it.
+type storedResult struct {
+	id       string
+	snapshot []byte
+}
+
+// roomSnapshot is a room as a mutation returned it, stored with its key.
+type roomSnapshot struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	Members   []string  `json:"members"`
+}
+
+func snapshotRoom(rm *room.Room) []byte {
+	b, err := json.Marshal(roomSnapshot{ID: rm.ID, Name: rm.Name, CreatedBy: rm.CreatedBy, CreatedAt: rm.CreatedAt, Members: rm.Members()})
+	if err != nil {
+		panic(fmt.Sprintf("adapters: encode room snapshot: %v", err)) // strings and a time always encode
+	}
+	return b
+}
+
+// replayRoom returns the room a key's first request returned. Keys stored
+// before results were kept (migration 0002) fall back to the room as it is.
+func replayRoom(ctx context.Context, q querier, prior *storedResult) (*room.Room, error) {
+	if prior.snapshot == nil {
+		return loadRoom(ctx, q, prior.id, "")
+	}
+	var snap roomSnapshot
+	if err := json.Unmarshal(prior.snapshot, &snap); err != nil {
+		return nil, fmt.Errorf("replay room %s: %w", prior.id, err)
+	}
+	return room.Restore(snap.ID, snap.Name, snap.CreatedBy, snap.CreatedAt.UTC(), snap.Members), nil
 }
 
 // finish sends the change's statements (batch) together with its events
 // for the outbox and the key's result: one round trip, in the transaction
-// of the change itself.
-func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, events []room.Event) error {
+// of the change itself. snapshot is the result a replay returns (nil when
+// the stored row identified by resultID never changes).
+func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, snapshot []byte, events []room.Event) error {
 	out, err := toOutboxAll(events)
 	if err != nil {
 		return err
@@ -373,7 +414,7 @@ func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempote
 		return err
 	}
 	if idem.Key != "" {
-		batch.Queue(`UPDATE idempotency_keys SET result_id = $3 WHERE principal = $1 AND key = $2`, idem.Principal, idem.Key, resultID)
+		batch.Queue(`UPDATE idempotency_keys SET result_id = $3, result = $4 WHERE principal = $1 AND key = $2`, idem.Principal, idem.Key, resultID, snapshot)
 	}
 	return tx.SendBatch(ctx, batch).Close()
 }

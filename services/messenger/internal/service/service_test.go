@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -615,5 +616,84 @@ func TestHealth(t *testing.T) {
 	code, rep := h.health()
 	if code != http.StatusOK || rep.Status != "ok" || !rep.Checks["database"].OK || !rep.Checks["nats"].OK {
 		t.Fatalf("health = %d %+v", code, rep)
+	}
+}
+
+// TestReplaysReturnTheStoredResponse replays every mutation with its key
+// after the entity changed: each replay must return the first response
+// byte for byte, and a different request under a used key is refused, also
+// when its inputs join to the same text.
+func TestReplaysReturnTheStoredResponse(t *testing.T) {
+	t.Parallel()
+	h := start(t, options{})
+	ctx := context.Background()
+	marshal := func(m proto.Message, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	createRoom := func(key string, members ...string) (proto.Message, error) {
+		res, err := h.grpc.CreateRoom(ctx, connect.NewRequest(&grpcv1.CreateRoomRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, Name: "replayed", MemberUserIds: members,
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	addMember := func(key, roomID, user string) (proto.Message, error) {
+		res, err := h.grpc.AddRoomMember(ctx, connect.NewRequest(&grpcv1.AddRoomMemberRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, RoomId: roomID, UserId: user,
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	sendMessage := func(key, roomID string) (proto.Message, error) {
+		res, err := h.grpc.SendMessage(ctx, connect.NewRequest(&grpcv1.SendMessageRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, RoomId: roomID, Body: "hello",
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+
+	created, err := createRoom("create-1", bob)
+	first := marshal(created, err)
+	roomID := created.(*grpcv1.CreateRoomResponse).GetRoom().GetId()
+	added := marshal(addMember("add-carol", roomID, "carol"))
+	sent := marshal(sendMessage("send-1", roomID))
+	// The room changes after each of them.
+	marshal(addMember("add-dave", roomID, "dave"))
+
+	for name, replay := range map[string]struct {
+		want []byte
+		call func() (proto.Message, error)
+	}{
+		"CreateRoom":    {first, func() (proto.Message, error) { return createRoom("create-1", bob) }},
+		"AddRoomMember": {added, func() (proto.Message, error) { return addMember("add-carol", roomID, "carol") }},
+		"SendMessage":   {sent, func() (proto.Message, error) { return sendMessage("send-1", roomID) }},
+	} {
+		if got := marshal(replay.call()); !bytes.Equal(got, replay.want) {
+			msg, _ := replay.call()
+			t.Errorf("%s replay differs from the first response:\nreplay %v", name, msg)
+		}
+	}
+
+	// ["x","y"] and then ["x,y"] under one key are two different requests.
+	marshal(createRoom("create-2", "x", "y"))
+	if _, err := createRoom("create-2", "x,y"); connect.CodeOf(err) != connect.CodeAlreadyExists {
+		t.Errorf(`["x,y"] under the key of ["x","y"]: code = %v, want AlreadyExists`, connect.CodeOf(err))
+	}
+	if _, err := createRoom("create-2", "x"); connect.CodeOf(err) != connect.CodeAlreadyExists {
+		t.Errorf(`["x"] under the key of ["x","y"]: code = %v, want AlreadyExists`, connect.CodeOf(err))
 	}
 }
