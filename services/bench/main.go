@@ -57,6 +57,7 @@ func main() {
 	rate := flag.Int("rate", 200, "requests per second in the fixed-load latency phase")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	durable := flag.Bool("durable", true, "run Postgres crash-safe (fsync, synchronous commit), as Aurora is")
+	breakdown := flag.String("breakdown", "", "instead of the figures, print the CPU per sent message by phase (Go and Postgres) and write each phase's profile to this folder")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -76,13 +77,13 @@ func main() {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *duration, *concurrency, *rate, *durable); err != nil {
+	if err := run(ctx, *duration, *concurrency, *rate, *durable, *breakdown); err != nil {
 		pprof.StopCPUProfile()
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, duration time.Duration, concurrency, rate int, durable bool) error {
+func run(ctx context.Context, duration time.Duration, concurrency, rate int, durable bool, breakdownDir string) error {
 	// Tracing on, as in production (no exporter without an endpoint): its
 	// cost belongs in the figures.
 	shutdownTracing, err := kit.SetupTracing(ctx, "bench", kit.TelemetryConfig{})
@@ -156,6 +157,22 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 		return err
 	}
 	if _, err := throughput(ctx, 300*time.Millisecond, concurrency, send); err != nil {
+		return err
+	}
+
+	if breakdownDir != "" {
+		conn, err := pgx.Connect(ctx, pg.URL("messenger"))
+		if err != nil {
+			return err
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		unsent := func() (int, error) {
+			var n int
+			err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`).Scan(&n)
+			return n, err
+		}
+		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send)
+		_ = m.Stop()
 		return err
 	}
 
