@@ -196,14 +196,17 @@ func (r *Relay) Run(ctx context.Context) error {
 		default:
 			failures = 0
 		}
-		wait := r.PollInterval
+		wait, wake := r.PollInterval, r.wake
 		if failures > 0 {
-			wait = min(r.PollInterval*time.Duration(failures), 5*time.Second)
+			// An outage is waited out on the backoff alone: commits keep
+			// calling Notify, and answering each would retry (and warn) per
+			// request.
+			wait, wake = min(r.PollInterval*time.Duration(failures), 5*time.Second), nil
 		}
 		select {
 		case <-ctx.Done():
 			return r.finalFlush()
-		case <-r.wake:
+		case <-wake:
 		case <-time.After(wait):
 		}
 	}

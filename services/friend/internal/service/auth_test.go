@@ -250,3 +250,25 @@ func containsProblem(err error, name string) bool {
 	}
 	return false
 }
+
+// TestBadRS256KeyIsRefusedAlone: a key too small to verify tokens is
+// refused at start, and a malformed key is the only problem reported (the
+// HS256 secret is not also claimed missing).
+func TestBadRS256KeyIsRefusedAlone(t *testing.T) {
+	t.Parallel()
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{
+		"1024-bit key": publicPEM(t, small),
+		"malformed":    "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
+	} {
+		var cfg service.Config
+		err := kit.LoadEnvFrom(&cfg, map[string]string{"STAGE": "local", "MESSENGER_URL": "http://messenger:8080", "JWT_AUDIENCE": "x", "JWT_RS256_PUBLIC_KEY": key})
+		var e *kit.EnvError
+		if !errors.As(err, &e) || len(e.Problems) != 1 || e.Problems[0].Name != "JWT_RS256_PUBLIC_KEY" {
+			t.Errorf("%s: want exactly one problem, with JWT_RS256_PUBLIC_KEY; got %v", name, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
@@ -63,14 +64,22 @@ func (c *AuthConfig) CheckEnv() []kit.EnvProblem {
 	return nil
 }
 
+// MinRSAKeyBits is the smallest accepted RS256 key (RFC 7518 §3.3 asks
+// for 2048 bits; Go's crypto/rsa refuses to verify with much smaller
+// keys, so a service started with one would reject every token).
+const MinRSAKeyBits = 2048
+
 // RSAPublicKey is a PEM-encoded RSA public key.
 type RSAPublicKey struct{ Key *rsa.PublicKey }
 
-// UnmarshalText parses the PEM.
+// UnmarshalText parses the PEM and checks the key's size.
 func (k *RSAPublicKey) UnmarshalText(b []byte) error {
 	key, err := jwt.ParseRSAPublicKeyFromPEM(b)
 	if err != nil {
 		return errors.New("not a PEM-encoded RSA public key")
+	}
+	if bits := key.N.BitLen(); bits < MinRSAKeyBits {
+		return fmt.Errorf("RSA key has %d bits, must have at least %d", bits, MinRSAKeyBits)
 	}
 	k.Key = key
 	return nil

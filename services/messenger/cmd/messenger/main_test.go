@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -95,5 +96,45 @@ func TestPrintEnvSchema(t *testing.T) {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("schema misses %s", name)
 		}
+	}
+}
+
+// TestSettingsThatWouldBreakTheProcessAreRefused: values that parse but
+// cannot work are refused at start, with the variable named.
+func TestSettingsThatWouldBreakTheProcessAreRefused(t *testing.T) {
+	t.Parallel()
+	valid := []string{"STAGE=local", "NATS_URL=nats://127.0.0.1:4222", "DATABASE_URL=postgres://u:p@127.0.0.1:5432/x"}
+	for _, c := range []struct{ name, value, want string }{
+		{"OUTBOX_POLL_INTERVAL", "0s", "must be positive"},
+		{"OUTBOX_POLL_INTERVAL", "-1s", "must be positive"},
+		{"SHUTDOWN_TIMEOUT", "-3s", "must be positive"},
+		{"SHUTDOWN_TIMEOUT", "0s", "must be positive"},
+	} {
+		_, stderr, code := runMain(t, append(valid, c.name+"="+c.value))
+		if code != 2 || !strings.Contains(stderr, "\n  "+c.name+": "+c.want) {
+			t.Errorf("%s=%s: exit code %d, stderr:\n%s", c.name, c.value, code, stderr)
+		}
+	}
+}
+
+// TestUnreachableDatabaseNamesTheVariable: a DATABASE_URL that parses but
+// reaches no server stops the process with a message naming the variable,
+// and not its password.
+func TestUnreachableDatabaseNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	stdout, stderr, code := runMain(t, []string{"STAGE=local", "NATS_URL=nats://" + addr,
+		"DATABASE_URL=postgres://u:hunter2@" + addr + "/x?sslmode=disable"})
+	out := stdout + stderr
+	if code == 0 || !strings.Contains(out, "DATABASE_URL") {
+		t.Errorf("exit code %d; the failure does not name DATABASE_URL:\n%s", code, out)
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("the password leaked:\n%s", out)
 	}
 }

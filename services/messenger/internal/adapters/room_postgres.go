@@ -31,13 +31,14 @@ var (
 )
 
 // NewRoomRepository returns a repository on db; onCommit runs after every
-// committed mutation (it wakes the outbox relay).
-func NewRoomRepository(db *pg.DB, onCommit func()) *RoomRepository {
-	if db == nil || onCommit == nil {
+// committed mutation (it wakes the outbox relay); abort ends the shared
+// work of grouped posts (the process's shutdown deadline).
+func NewRoomRepository(db *pg.DB, onCommit func(), abort context.Context) *RoomRepository {
+	if db == nil || onCommit == nil || abort == nil {
 		panic("adapters: nil dependency")
 	}
 	r := &RoomRepository{db: db, onCommit: onCommit}
-	r.posts = group.New(r.postGroup, group.Options{Name: "store messages"})
+	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort})
 	return r
 }
 
