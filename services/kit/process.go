@@ -276,10 +276,11 @@ func (p *Process) shutdown(srv *http.Server, stopWorkers context.CancelFunc, wor
 	// Shutdown closes the listener, then waits for every in-flight request
 	// (HTTP/1 and HTTP/2 streams) to finish.
 	if serr := srv.Shutdown(requestsCtx); serr != nil {
-		p.Logger.Warn("requests still running at the shutdown deadline; cancelling them")
+		// Not an error of the process: the budget is the operator's
+		// decision; the cut requests fail with Canceled or Unavailable.
+		p.Logger.Warn("requests still running at the shutdown deadline; cancelling them", "error", serr)
 		p.cancelAbort()
 		_ = srv.Close()
-		err = errors.Join(err, fmt.Errorf("drain http: %w", serr))
 	}
 	stopWorkers()
 	done := make(chan struct{})

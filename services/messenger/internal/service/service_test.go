@@ -42,6 +42,8 @@ type harness struct {
 type options struct {
 	stage        string
 	interceptors []connect.Interceptor
+	env          map[string]string // overrides
+	dbURL        string            // instead of a fresh database (a proxy to it)
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -49,16 +51,23 @@ func start(t *testing.T, opts options) *harness {
 	if opts.stage == "" {
 		opts.stage = "local"
 	}
-	h := &harness{dbURL: testenv.Database(t), nats: testenv.StartNATS(t)}
+	h := &harness{dbURL: opts.dbURL, nats: testenv.StartNATS(t)}
+	if h.dbURL == "" {
+		h.dbURL = testenv.Database(t)
+	}
 	var cfg service.Config
-	if err := kit.LoadEnvFrom(&cfg, map[string]string{
+	env := map[string]string{
 		"STAGE":                opts.stage,
 		"DATABASE_URL":         h.dbURL,
 		"DATABASE_READER_URL":  h.dbURL,
 		"NATS_URL":             h.nats.URL,
 		"OUTBOX_POLL_INTERVAL": "100ms",
 		"SHUTDOWN_TIMEOUT":     "10s",
-	}); err != nil {
+	}
+	for k, v := range opts.env {
+		env[k] = v
+	}
+	if err := kit.LoadEnvFrom(&cfg, env); err != nil {
 		t.Fatal(err)
 	}
 	p := kit.NewProcess(service.Name, cfg.BaseConfig, testenv.Logger(t))
@@ -502,6 +511,11 @@ func TestOutboxSurvivesNATSOutage(t *testing.T) {
 		}
 		return nil
 	})
+	// Liveness (the container health check) does not depend on NATS: ECS
+	// must not replace a task that keeps accepting writes into its outbox.
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness during the NATS outage: %v", err)
+	}
 	var ids []string
 	for i := range 20 {
 		m, err := send(h.grpc, bob, fmt.Sprintf("outage-%d", i), r.GetId(), fmt.Sprintf("during outage %d", i))
@@ -511,6 +525,9 @@ func TestOutboxSurvivesNATSOutage(t *testing.T) {
 		ids = append(ids, m.GetId())
 	}
 	time.Sleep(300 * time.Millisecond) // let the relay try and fail a few times
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness during the NATS outage, after writes: %v", err)
+	}
 	h.nats.Restart()
 
 	got := readEvents(t, h.nats.URL, len(ids), 20*time.Second)
@@ -695,5 +712,75 @@ func TestReplaysReturnTheStoredResponse(t *testing.T) {
 	}
 	if _, err := createRoom("create-2", "x"); connect.CodeOf(err) != connect.CodeAlreadyExists {
 		t.Errorf(`["x"] under the key of ["x","y"]: code = %v, want AlreadyExists`, connect.CodeOf(err))
+	}
+}
+
+// TestShutdownKeepsItsBudget stops messenger (SHUTDOWN_TIMEOUT=3s) while
+// requests are stuck on locks another transaction holds, one on the
+// one-transaction path (AddRoomMember waits for the room's row) and one in
+// a shared group commit (SendMessage waits for its idempotency key). The
+// stop must end within the budget (plus slack for a loaded machine), and
+// /health must answer 503 while the process drains.
+func TestShutdownKeepsItsBudget(t *testing.T) {
+	t.Parallel()
+	const budget = 3 * time.Second
+	h := start(t, options{env: map[string]string{"SHUTDOWN_TIMEOUT": budget.String()}})
+	r := createRoom(t, h.grpc, alice, bob)
+
+	ctx := context.Background()
+	blocker, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(ctx)
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, r.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, operation, fingerprint) VALUES ($1, 'stuck', 'SendMessage', 'x')`, alice); err != nil {
+		t.Fatal(err)
+	}
+	stuck := make(chan error, 2)
+	go func() {
+		_, err := h.grpc.AddRoomMember(ctx, connect.NewRequest(&grpcv1.AddRoomMemberRequest{PrincipalUserId: alice, RoomId: r.GetId(), UserId: "carol"}))
+		stuck <- err
+	}()
+	go func() { _, err := send(h.grpc, alice, "stuck", r.GetId(), "stuck"); stuck <- err }()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := count(t, h.dbURL, `SELECT count(*) FROM pg_locks WHERE NOT granted`); n < 2 {
+			return fmt.Errorf("%d requests wait on a lock, want 2", n)
+		}
+		return nil
+	})
+
+	began := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	saw503 := false
+	for !saw503 {
+		resp, err := http.Get(h.url + "/health")
+		if err != nil {
+			break // the listener closed
+		}
+		saw503 = resp.StatusCode == http.StatusServiceUnavailable
+		resp.Body.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	<-stopped // its error (requests cut at the deadline) is expected
+	took := time.Since(began)
+	if !saw503 {
+		t.Error("/health never answered 503 while the process drained")
+	}
+	if took > budget+budget/6 {
+		t.Errorf("stop took %s with SHUTDOWN_TIMEOUT=%s", took, budget)
+	}
+	for range 2 {
+		if err := <-stuck; err == nil {
+			t.Error("a request stuck on a lock succeeded; want it cut at the deadline")
+		}
 	}
 }
