@@ -784,3 +784,44 @@ func TestShutdownKeepsItsBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestDatabaseOutageIsUnavailable: while the database cannot be reached,
+// mutations and queries fail with Unavailable (worth a retry), not
+// Internal; they succeed again once it is back.
+func TestDatabaseOutageIsUnavailable(t *testing.T) {
+	t.Parallel()
+	db := testenv.Database(t)
+	proxy, viaProxy := testenv.StartProxy(t, db)
+	h := start(t, options{dbURL: viaProxy})
+	r := createRoom(t, h.grpc, alice, bob)
+	ctx := context.Background()
+
+	proxy.Cut()
+	calls := map[string]func() error{
+		"SendMessage": func() error { _, err := send(h.grpc, alice, "during-outage", r.GetId(), "hi"); return err },
+		"CreateRoom": func() error {
+			_, err := h.grpc.CreateRoom(ctx, connect.NewRequest(&grpcv1.CreateRoomRequest{PrincipalUserId: alice, Name: "x"}))
+			return err
+		},
+		"ListMessages": func() error {
+			_, err := h.grpc.ListMessages(ctx, connect.NewRequest(&grpcv1.ListMessagesRequest{PrincipalUserId: alice, RoomId: r.GetId()}))
+			return err
+		},
+	}
+	for name, call := range calls {
+		if code := connect.CodeOf(call()); code != connect.CodeUnavailable {
+			t.Errorf("%s with the database down: code = %v, want Unavailable", name, code)
+		}
+	}
+	if code, rep := h.health(); code != http.StatusServiceUnavailable || rep.Checks["database"].OK {
+		t.Errorf("readiness with the database down = %d %+v", code, rep)
+	}
+	if err := kit.ProbeLive(ctx, http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness with the database down: %v", err)
+	}
+	proxy.Restore()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		_, err := send(h.grpc, alice, "after-outage", r.GetId(), "hi")
+		return err
+	})
+}
