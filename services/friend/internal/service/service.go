@@ -88,7 +88,8 @@ func (k *RSAPublicKey) UnmarshalText(b []byte) error {
 // Build wires friend onto p.
 func Build(_ context.Context, cfg *Config, p *kit.Process) error {
 	p.Public = true
-	rooms := adapters.NewMessengerClient(kit.H2CClient(), cfg.MessengerURL.String())
+	httpClient := kit.H2CClient()
+	rooms := adapters.NewMessengerClient(httpClient, cfg.MessengerURL.String())
 	application := app.Application{Commands: command.NewHandler(rooms), Queries: query.NewHandler(rooms)}
 	var verifier *adapters.JWTVerifier
 	if cfg.Auth.HS256Secret != "" {
@@ -99,5 +100,12 @@ func Build(_ context.Context, cfg *Config, p *kit.Process) error {
 	opts := append(p.HandlerOptions(), connect.WithInterceptors(ports.NewAuthInterceptor(verifier, ports.Policies)))
 	path, handler := connectv1connect.NewFriendServiceHandler(ports.NewFriendServer(application, string(cfg.Stage), p.Logger), opts...)
 	p.Handle(connectv1connect.FriendServiceName, path, handler)
+	// Readiness: friend can serve nothing while messenger does not answer.
+	// It asks messenger's liveness, not its readiness, so a NATS outage
+	// behind messenger (which messenger's outbox absorbs) does not take
+	// friend out of service.
+	p.Health.Add("messenger", func(ctx context.Context) error {
+		return kit.ProbeLive(ctx, httpClient, cfg.MessengerURL.String())
+	})
 	return nil
 }

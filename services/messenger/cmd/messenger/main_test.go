@@ -3,13 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pivotapp/platform/services/internal/stack"
+	"github.com/pivotapp/platform/services/internal/testenv"
 	"github.com/pivotapp/platform/services/kit"
 )
 
@@ -20,7 +26,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	testenv.Main(m)
 }
 
 func runMain(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
@@ -136,5 +142,47 @@ func TestUnreachableDatabaseNamesTheVariable(t *testing.T) {
 	}
 	if strings.Contains(out, "hunter2") {
 		t.Errorf("the password leaked:\n%s", out)
+	}
+}
+
+// TestHealthCheckIsLivenessOnly runs the container health check
+// (`messenger --health-check`) against a messenger whose NATS is down: the
+// check passes while readiness (/health) reports NATS down, so ECS does not
+// replace a task that keeps accepting writes into its outbox.
+func TestHealthCheckIsLivenessOnly(t *testing.T) {
+	t.Parallel()
+	n := testenv.StartNATS(t)
+	m, err := stack.Messenger(context.Background(), map[string]string{
+		"STAGE": "local", "DATABASE_URL": testenv.Database(t), "NATS_URL": n.URL, "SHUTDOWN_TIMEOUT": "3s",
+	}, stack.Options{Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Stop() })
+	u, err := url.Parse(m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func() (string, int) {
+		_, stderr, code := runMain(t, []string{"PORT=" + u.Port()}, "--health-check")
+		return stderr, code
+	}
+	if stderr, code := check(); code != 0 {
+		t.Fatalf("health check with everything up: exit %d\n%s", code, stderr)
+	}
+	n.Stop()
+	testenv.Eventually(t, 5*time.Second, func() error {
+		resp, err := http.Get(m.URL + kit.HealthPath)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return errors.New("readiness still ok with NATS down")
+		}
+		return nil
+	})
+	if stderr, code := check(); code != 0 {
+		t.Errorf("health check with NATS down: exit %d, want 0 (liveness only)\n%s", code, stderr)
 	}
 }
