@@ -31,8 +31,10 @@ func (m cpuMeter) read() cpuSample {
 	return cpuSample{self: self, pg: groupCPU(m.pgGroup)}
 }
 
-// groupCPU sums utime+stime of the live processes in process group pgrp.
-func groupCPU(pgrp int) time.Duration {
+// groupCPU sums utime+stime of the postmaster pm and its children (the
+// backends and helpers; each calls setsid, so the process group does not
+// hold them).
+func groupCPU(pm int) time.Duration {
 	entries, _ := os.ReadDir("/proc")
 	var ticks int64
 	for _, e := range entries {
@@ -49,7 +51,8 @@ func groupCPU(pgrp int) time.Duration {
 		if len(f) < 13 {
 			continue
 		}
-		if g, _ := strconv.Atoi(f[2]); g != pgrp {
+		pid, _ := strconv.Atoi(e.Name())
+		if ppid, _ := strconv.Atoi(f[1]); pid != pm && ppid != pm {
 			continue
 		}
 		u, _ := strconv.ParseInt(f[11], 10, 64)
