@@ -96,7 +96,7 @@ func phase(dir, name string, m cpuMeter, fn func() (ops int, err error)) error {
 // (claim, JetStream publish, marking sent), and the whole path with NATS up.
 // Profiles of each phase go to dir for `go tool pprof`.
 func breakdownRun(ctx context.Context, dir string, d time.Duration, concurrency int, pgPID int, ns *localstack.NATS, natsDir string,
-	countUnsent func() (int, error), insert, send func(context.Context) error) error {
+	countUnsent func() (int, error), insert, send, hop func(context.Context) error) error {
 	m := cpuMeter{pgGroup: pgPID}
 	count := func(op func(context.Context) error) func() (int, error) {
 		return func() (int, error) {
@@ -105,6 +105,9 @@ func breakdownRun(ctx context.Context, dir string, d time.Duration, concurrency 
 		}
 	}
 	if err := phase(dir, "raw_insert", m, count(insert)); err != nil {
+		return err
+	}
+	if err := phase(dir, "connect_hop", m, count(hop)); err != nil {
 		return err
 	}
 	if err := phase(dir, "hop_and_send_path", m, count(send)); err != nil {

@@ -171,7 +171,16 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 			err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
 			return n, err
 		}
-		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send)
+		hop, err := startHop(ctx)
+		if err != nil {
+			return err
+		}
+		defer hop.stop()
+		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send, hop.call)
+		var msgs, txs int
+		if qerr := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM messages`).Scan(&msgs, &txs); qerr == nil && txs > 0 {
+			fmt.Printf("breakdown: %d messages in %d transactions (%.1f per group commit)\n", msgs, txs, float64(msgs)/float64(txs))
+		}
 		_ = m.Stop()
 		return err
 	}

@@ -23,6 +23,7 @@ type RoomRepository struct {
 	db       *pg.DB
 	onCommit func()
 	posts    *group.Committer[postRequest, *room.Message]
+	rooms    *roomCache
 }
 
 var (
@@ -37,7 +38,7 @@ func NewRoomRepository(db *pg.DB, onCommit func(), abort context.Context) *RoomR
 	if db == nil || onCommit == nil || abort == nil {
 		panic("adapters: nil dependency")
 	}
-	r := &RoomRepository{db: db, onCommit: onCommit}
+	r := &RoomRepository{db: db, onCommit: onCommit, rooms: newRoomCache(10000)}
 	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort})
 	return r
 }
@@ -59,8 +60,8 @@ func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, crea
 			return err
 		}
 		batch := &pgx.Batch{}
-		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
-			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt)
+		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at, member_count) VALUES ($1, $2, $3, $4, $5)`,
+			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt, len(rm.Members()))
 		queueMembers(batch, rm.ID, rm.Members(), 0, rm.CreatedAt)
 		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
@@ -98,7 +99,10 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 			return err
 		}
 		batch := &pgx.Batch{}
-		queueMembers(batch, rm.ID, rm.Members()[before:], before, time.Now())
+		if added := rm.Members()[before:]; len(added) > 0 {
+			queueMembers(batch, rm.ID, added, before, time.Now())
+			batch.Queue(`UPDATE rooms SET member_count = $2 WHERE id = $1`, rm.ID, len(rm.Members()))
+		}
 		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
 		}
@@ -108,6 +112,7 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 	if err != nil {
 		return nil, err
 	}
+	r.rooms.forget(roomID)
 	r.onCommit()
 	return out, nil
 }
@@ -164,9 +169,7 @@ func (r *RoomRepository) postGroup(ctx context.Context, items []*group.Item[post
 }
 
 func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[postRequest, *room.Message]) error {
-	// The rooms are read without a lock, as postAlone does: members are
-	// only ever added and rooms never deleted.
-	rooms, err := loadRooms(ctx, r.db.Writer(), items)
+	rooms, err := r.groupRooms(ctx, items)
 	if err != nil {
 		return err
 	}
@@ -175,6 +178,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		taken                                  = map[keyID]bool{}
 		principals, keys, operations, prints   []string
 		ids, roomIDs, senders, bodies          []string
+		memberCounts                           []int32
 		at                                     []time.Time
 		eventMsgs, eventIDs, subjects, headers []string
 		payloads                               [][]byte
@@ -192,6 +196,12 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 			continue
 		}
 		msg, err := req.post(rm)
+		if errors.Is(err, room.ErrNotMember) {
+			// The cached room may miss a member another task added: the
+			// one-transaction path decides on the stored room.
+			it.Set(nil, errRunAlone)
+			continue
+		}
 		if err != nil {
 			it.Set(nil, err)
 			continue
@@ -213,6 +223,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		operations, prints = append(operations, req.idem.Operation), append(prints, req.idem.Fingerprint)
 		ids, roomIDs, senders = append(ids, msg.ID), append(roomIDs, msg.RoomID), append(senders, msg.SenderID)
 		bodies, at = append(bodies, msg.Body), append(at, msg.CreatedAt)
+		memberCounts = append(memberCounts, int32(len(rm.Members())))
 		for _, row := range rows {
 			eventMsgs, eventIDs, subjects = append(eventMsgs, msg.ID), append(eventIDs, row.EventID), append(subjects, row.Subject)
 			payloads, headers = append(payloads, row.Payload), append(headers, string(row.Headers))
@@ -223,8 +234,11 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 	}
 	stored, err := r.db.Writer().Query(ctx, `
 		WITH input AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[])
-			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at)
+			-- Only posts whose room has the member list they were checked
+			-- against (the cache may be stale) go on.
+			SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $15::int[])
+			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at, member_count)
+			JOIN rooms r ON r.id = t.room_id AND r.member_count = t.member_count
 		), claimed AS (
 			INSERT INTO idempotency_keys (principal, key, operation, fingerprint, result_id)
 			SELECT principal, key, operation, fingerprint, id::text FROM input WHERE key <> ''
@@ -243,7 +257,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		)
 		SELECT id::text FROM stored`,
 		principals, keys, operations, prints, ids, roomIDs, senders, bodies, at,
-		eventMsgs, eventIDs, subjects, payloads, headers)
+		eventMsgs, eventIDs, subjects, payloads, headers, memberCounts)
 	if err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
@@ -257,22 +271,47 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 	}); err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
-	// What is left lost its key to an earlier request.
+	// What is left lost its key to an earlier request, or its room gained
+	// a member since it was cached.
 	for _, it := range todo {
+		r.rooms.forget(it.Req.roomID)
 		it.Set(nil, errRunAlone)
 	}
 	return nil
 }
 
-// loadRooms reads the rooms of a group's posts in one query, without
-// locks (see postAlone).
-func loadRooms(ctx context.Context, q querier, items []*group.Item[postRequest, *room.Message]) (map[string]*room.Room, error) {
-	ids := make([]string, 0, len(items))
+// groupRooms returns the rooms of a group's posts: from the cache, and the
+// missing ones in one query, without locks (see postAlone).
+func (r *RoomRepository) groupRooms(ctx context.Context, items []*group.Item[postRequest, *room.Message]) (map[string]*room.Room, error) {
+	out := make(map[string]*room.Room, 1)
+	var missing []string
 	for _, it := range items {
-		if !slices.Contains(ids, it.Req.roomID) {
-			ids = append(ids, it.Req.roomID)
+		id := it.Req.roomID
+		if _, seen := out[id]; seen || slices.Contains(missing, id) {
+			continue
+		}
+		if rm, ok := r.rooms.get(id); ok {
+			out[id] = rm
+		} else {
+			missing = append(missing, id)
 		}
 	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	loaded, err := loadRooms(ctx, r.db.Writer(), missing)
+	if err != nil {
+		return nil, err
+	}
+	for id, rm := range loaded {
+		r.rooms.put(rm)
+		out[id] = rm
+	}
+	return out, nil
+}
+
+// loadRooms reads rooms in one query, without locks (see postAlone).
+func loadRooms(ctx context.Context, q querier, ids []string) (map[string]*room.Room, error) {
 	rows, err := q.Query(ctx, `SELECT r.id, r.name, r.created_by, r.created_at,
 		       coalesce((SELECT array_agg(m.user_id ORDER BY m.ord) FROM room_members m WHERE m.room_id = r.id), '{}')
 		FROM rooms r WHERE r.id = ANY($1::uuid[])`, ids)
@@ -313,6 +352,7 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		if err != nil {
 			return err
 		}
+		r.rooms.put(rm)
 		msg, err := post(rm)
 		if err != nil {
 			return err
