@@ -156,7 +156,7 @@ func NewRelay(pool *pgxpool.Pool, pub *natsx.Publisher, connected func() bool, l
 		pool: pool, pub: pub, connected: connected, logger: logger,
 		wake:         make(chan struct{}, 1),
 		PollInterval: time.Second,
-		Linger:       10 * time.Millisecond,
+		Linger:       50 * time.Millisecond,
 		BatchSize:    256,
 	}
 }

@@ -39,7 +39,7 @@ func NewRoomRepository(db *pg.DB, onCommit func(), abort context.Context) *RoomR
 		panic("adapters: nil dependency")
 	}
 	r := &RoomRepository{db: db, onCommit: onCommit, rooms: newRoomCache(10000)}
-	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort})
+	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort, InFlight: 1})
 	return r
 }
 
@@ -232,11 +232,14 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 	if len(todo) == 0 {
 		return nil
 	}
+	// UUIDs go as text[] and are cast by Postgres: pgx has no binary
+	// encoding of []string as uuid[] and would build (and throw away) an
+	// error for every parameter before falling back to text.
 	stored, err := r.db.Writer().Query(ctx, `
 		WITH input AS (
 			-- Only posts whose room has the member list they were checked
 			-- against (the cache may be stale) go on.
-			SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $15::int[])
+			SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]::uuid[], $6::text[]::uuid[], $7::text[], $8::text[], $9::timestamptz[], $15::int[])
 			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at, member_count)
 			JOIN rooms r ON r.id = t.room_id AND r.member_count = t.member_count
 		), claimed AS (
@@ -252,7 +255,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		), events AS (
 			INSERT INTO outbox (event_id, subject, payload, headers)
 			SELECT e.event_id, e.subject, e.payload, e.headers
-			FROM unnest($10::uuid[], $11::text[], $12::text[], $13::bytea[], $14::jsonb[]) AS e(message_id, event_id, subject, payload, headers)
+			FROM unnest($10::text[]::uuid[], $11::text[], $12::text[], $13::bytea[], $14::jsonb[]) AS e(message_id, event_id, subject, payload, headers)
 			WHERE e.message_id IN (SELECT id FROM stored)
 		)
 		SELECT id::text FROM stored`,
@@ -314,7 +317,7 @@ func (r *RoomRepository) groupRooms(ctx context.Context, items []*group.Item[pos
 func loadRooms(ctx context.Context, q querier, ids []string) (map[string]*room.Room, error) {
 	rows, err := q.Query(ctx, `SELECT r.id, r.name, r.created_by, r.created_at,
 		       coalesce((SELECT array_agg(m.user_id ORDER BY m.ord) FROM room_members m WHERE m.room_id = r.id), '{}')
-		FROM rooms r WHERE r.id = ANY($1::uuid[])`, ids)
+		FROM rooms r WHERE r.id = ANY($1::text[]::uuid[])`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load rooms: %w", err)
 	}
