@@ -44,6 +44,7 @@ type options struct {
 	interceptors []connect.Interceptor
 	env          map[string]string // overrides
 	dbURL        string            // instead of a fresh database (a proxy to it)
+	nats         *testenv.NATS     // instead of a fresh server
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -51,7 +52,10 @@ func start(t *testing.T, opts options) *harness {
 	if opts.stage == "" {
 		opts.stage = "local"
 	}
-	h := &harness{dbURL: opts.dbURL, nats: testenv.StartNATS(t)}
+	h := &harness{dbURL: opts.dbURL, nats: opts.nats}
+	if h.nats == nil {
+		h.nats = testenv.StartNATS(t)
+	}
 	if h.dbURL == "" {
 		h.dbURL = testenv.Database(t)
 	}
@@ -849,4 +853,43 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 		_, err := send(h.grpc, alice, "after-outage", r.GetId(), "hi")
 		return err
 	})
+}
+
+// TestGroupedPostsSeeMembersAddedByAnotherTask: a task's grouped posts read
+// rooms from its cache; a member added through another task (same
+// database) may post at once, and posts notify the new member.
+func TestGroupedPostsSeeMembersAddedByAnotherTask(t *testing.T) {
+	t.Parallel()
+	h1 := start(t, options{})
+	h2 := start(t, options{dbURL: h1.dbURL, nats: h1.nats}) // a second task
+	r := createRoom(t, h1.grpc, alice, bob)
+	if _, err := send(h1.grpc, alice, "", r.GetId(), "fills the cache"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h2.grpc.AddRoomMember(context.Background(), connect.NewRequest(&grpcv1.AddRoomMemberRequest{
+		PrincipalUserId: alice, RoomId: r.GetId(), UserId: "carol",
+	})); err != nil {
+		t.Fatal(err)
+	}
+	// alice is in the cached list, which misses carol: the statement's
+	// member_count check must catch it.
+	m, err := send(h1.grpc, alice, "", r.GetId(), "to everyone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(h1.grpc, "carol", "", r.GetId(), "carol was added elsewhere"); err != nil {
+		t.Errorf("the new member's post through the other task: %v", err)
+	}
+	got := readEvents(t, h1.nats.URL, 3, 10*time.Second)
+	msg, ok := got[m.GetId()]
+	if !ok {
+		t.Fatalf("no event for %s", m.GetId())
+	}
+	var ev natsv1.MessageCreated
+	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ev.GetRecipientUserIds(), ","); got != "bob,carol" {
+		t.Errorf("recipients = %s, want bob,carol", got)
+	}
 }
