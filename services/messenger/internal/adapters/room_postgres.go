@@ -39,7 +39,7 @@ func NewRoomRepository(db *pg.DB, onCommit func(), abort context.Context) *RoomR
 		panic("adapters: nil dependency")
 	}
 	r := &RoomRepository{db: db, onCommit: onCommit, rooms: newRoomCache(10000)}
-	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort, InFlight: 1})
+	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort})
 	return r
 }
 
