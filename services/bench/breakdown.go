@@ -90,13 +90,14 @@ func phase(dir, name string, m cpuMeter, fn func() (ops int, err error)) error {
 	return nil
 }
 
-// breakdownRun splits the send path's CPU: raw inserts for scale, sends with
-// NATS stopped (the request path alone: hop, idempotency claim, inserts,
-// outbox rows), the relay publishing that backlog once NATS is back
+// breakdownRun splits the send path's CPU: raw inserts and the Connect hop
+// for scale, the whole path, the path without an idempotency key (the
+// difference is the key's claim), sends with NATS stopped (the request path
+// alone: hop, idempotency claim, inserts, outbox rows), the relay publishing that backlog once NATS is back
 // (claim, JetStream publish, marking sent), and the whole path with NATS up.
 // Profiles of each phase go to dir for `go tool pprof`.
 func breakdownRun(ctx context.Context, dir string, d time.Duration, concurrency int, pgPID int, ns *localstack.NATS, natsDir string,
-	countUnsent func() (int, error), insert, send, hop func(context.Context) error) error {
+	countUnsent func() (int, error), insert, send, sendNoKey, hop func(context.Context) error) error {
 	m := cpuMeter{pgGroup: pgPID}
 	count := func(op func(context.Context) error) func() (int, error) {
 		return func() (int, error) {
@@ -111,6 +112,10 @@ func breakdownRun(ctx context.Context, dir string, d time.Duration, concurrency 
 		return err
 	}
 	if err := phase(dir, "hop_and_send_path", m, count(send)); err != nil {
+		return err
+	}
+	// Without an idempotency key: the difference is the key's claim.
+	if err := phase(dir, "send_without_key", m, count(sendNoKey)); err != nil {
 		return err
 	}
 	// Let the relay catch up before isolating the request path.

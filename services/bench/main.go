@@ -176,7 +176,13 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 			return err
 		}
 		defer hop.stop()
-		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send, hop.call)
+		sendNoKey := func(ctx context.Context) error {
+			_, err := client.SendMessage(ctx, connect.NewRequest(&grpcv1.SendMessageRequest{
+				PrincipalUserId: "alice", RoomId: roomID, Body: "benchmark message body",
+			}))
+			return err
+		}
+		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send, sendNoKey, hop.call)
 		var msgs, txs int
 		if qerr := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM messages`).Scan(&msgs, &txs); qerr == nil && txs > 0 {
 			fmt.Printf("breakdown: %d messages in %d transactions (%.1f per group commit)\n", msgs, txs, float64(msgs)/float64(txs))
