@@ -141,8 +141,10 @@ func LoadEnvFrom(cfg any, vars map[string]string) error {
 	}
 	for _, p := range collectChecks(reflect.ValueOf(cfg)) {
 		// A variable already reported as malformed is not also blamed for
-		// the rules its bad value could not satisfy.
-		if !reported[p.Name] {
+		// the rules its bad value could not satisfy, and neither is another
+		// variable of such a rule ("one of A or B is required" when B was
+		// set but malformed).
+		if !reported[p.Name] && !mentionsAny(p.Reason, reported) {
 			problems = append(problems, p)
 		}
 	}
@@ -150,6 +152,16 @@ func LoadEnvFrom(cfg any, vars map[string]string) error {
 		return &EnvError{Problems: problems}
 	}
 	return nil
+}
+
+// mentionsAny reports whether reason names one of the variables.
+func mentionsAny(reason string, names map[string]bool) bool {
+	for n := range names {
+		if strings.Contains(reason, n) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkValue parses raw into a scratch value of the field's type, so a parse

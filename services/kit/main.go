@@ -23,9 +23,11 @@ type BuildFunc func(ctx context.Context, p *Process) error
 const (
 	// PrintEnvSchemaFlag makes a binary print its env contract and exit.
 	PrintEnvSchemaFlag = "print-env-schema"
-	// HealthCheckFlag makes a service binary query its own /health on
-	// 127.0.0.1:$PORT and exit 0 when healthy: the container health check,
-	// since the image has no shell or curl.
+	// HealthCheckFlag makes a service binary ask its own liveness endpoint
+	// (LivePath) on 127.0.0.1:$PORT and exit 0 when it answers: the
+	// container health check, since the image has no shell or curl. It
+	// checks liveness only: a dependency's outage must not make ECS replace
+	// the task (readiness, /health, reports dependencies).
 	HealthCheckFlag = "health-check"
 )
 
@@ -44,9 +46,12 @@ func Main(name string, cfg Configurable, build BuildFunc) {
 			os.Exit(healthCheck(os.Getenv("PORT"), os.Stderr))
 		}
 	}
-	os.Exit(run(name, cfg, os.Args[1:], os.Stdout, os.Stderr, func(ctx context.Context, logger *slog.Logger) error {
+	flushTimeout := 5 * time.Second
+	os.Exit(run(name, cfg, os.Args[1:], os.Stdout, os.Stderr, &flushTimeout, func(ctx context.Context, logger *slog.Logger) error {
 		base := cfg.Base()
 		p := NewProcess(name, *base, logger)
+		// SHUTDOWN_TIMEOUT bounds the whole stop, the trace flush included.
+		flushTimeout = p.FlushShare()
 		if err := build(ctx, p); err != nil {
 			closeCtx, cancel := context.WithTimeout(context.Background(), p.ShutdownTimeout)
 			defer cancel()
@@ -60,15 +65,18 @@ func Main(name string, cfg Configurable, build BuildFunc) {
 // validation, logging and tracing, but task runs once and its error sets the
 // exit code.
 func RunTask(name string, cfg TaskConfigurable, task func(ctx context.Context, logger *slog.Logger) error) {
-	os.Exit(run(name, cfg, os.Args[1:], os.Stdout, os.Stderr, task))
+	flushTimeout := 5 * time.Second
+	os.Exit(run(name, cfg, os.Args[1:], os.Stdout, os.Stderr, &flushTimeout, task))
 }
 
-func run(name string, cfg TaskConfigurable, args []string, stdout, stderr io.Writer, body func(context.Context, *slog.Logger) error) int {
+// run is Main's and RunTask's body; *flushTimeout (which body may change)
+// bounds the trace flush before exit.
+func run(name string, cfg TaskConfigurable, args []string, stdout, stderr io.Writer, flushTimeout *time.Duration, body func(context.Context, *slog.Logger) error) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	if _, isService := cfg.(Configurable); isService {
 		// Handled before parsing (see Main); declared for -help.
-		fs.Bool(HealthCheckFlag, false, "check this service's /health on 127.0.0.1:$PORT and exit 0 if healthy")
+		fs.Bool(HealthCheckFlag, false, "check this service's liveness ("+LivePath+") on 127.0.0.1:$PORT and exit 0 if it answers")
 	}
 	printSchema := fs.Bool(PrintEnvSchemaFlag, false, "print the environment variables this binary reads, as JSON, and exit")
 	if err := fs.Parse(args); err != nil {
@@ -106,7 +114,7 @@ func run(name string, cfg TaskConfigurable, args []string, stdout, stderr io.Wri
 		return 1
 	}
 	runErr := body(ctx, logger)
-	flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	flushCtx, cancel := context.WithTimeout(context.Background(), *flushTimeout)
 	defer cancel()
 	if err := shutdownTracing(flushCtx); err != nil {
 		logger.Warn("flush traces", "error", err)
@@ -122,16 +130,10 @@ func healthCheck(port string, stderr io.Writer) int {
 	if port == "" {
 		port = "8080"
 	}
-	client := &http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://127.0.0.1:" + port + "/health")
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := ProbeLive(ctx, http.DefaultClient, "http://127.0.0.1:"+port); err != nil {
 		fmt.Fprintf(stderr, "health check: %v\n", err)
-		return 1
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintf(stderr, "health check: %s %s\n", resp.Status, body)
 		return 1
 	}
 	return 0

@@ -32,7 +32,7 @@ func (c *TaskConfig) Task() *TaskConfig { return c }
 type BaseConfig struct {
 	TaskConfig
 	Port            int           `env:"PORT" envDefault:"8080" desc:"TCP port of the h2c server carrying Connect, gRPC, gRPC-Web and /health"`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" desc:"how long SIGTERM waits for in-flight work; keep it below the ECS stopTimeout (30s)"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" desc:"how long SIGTERM may take, from the signal to the exit (draining, in-flight requests, workers, closing); keep it below the ECS stopTimeout (30s)"`
 }
 
 // Base returns the embedded base configuration; Main uses it to find the
@@ -41,10 +41,14 @@ func (c *BaseConfig) Base() *BaseConfig { return c }
 
 // CheckEnv validates what the types alone cannot.
 func (c *BaseConfig) CheckEnv() []EnvProblem {
+	var out []EnvProblem
 	if c.Port < 1 || c.Port > 65535 {
-		return []EnvProblem{{"PORT", fmt.Sprintf("must be between 1 and 65535, got %d", c.Port)}}
+		out = append(out, EnvProblem{"PORT", fmt.Sprintf("must be between 1 and 65535, got %d", c.Port)})
 	}
-	return nil
+	if c.ShutdownTimeout <= 0 {
+		out = append(out, EnvProblem{"SHUTDOWN_TIMEOUT", fmt.Sprintf("must be positive, got %s", c.ShutdownTimeout)})
+	}
+	return out
 }
 
 // Configurable is a service config: it embeds BaseConfig.
@@ -75,8 +79,19 @@ type Process struct {
 	Public bool
 	// Interceptors run inside tracing on every handler built with
 	// HandlerOptions; tests add their own before Build.
-	Interceptors    []connect.Interceptor
+	Interceptors []connect.Interceptor
+	// ShutdownTimeout bounds the whole stop, from the signal to the return
+	// of Serve and the flush of traces (see Serve).
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long /health answers 503 before the listener
+	// closes, so probes and load balancers see the drain and route new
+	// traffic elsewhere; requests arriving meanwhile are still served.
+	DrainDelay time.Duration
+
+	// abort ends work that runs detached from its callers (group commits)
+	// when the shutdown budget for requests has run out.
+	abort       context.Context
+	cancelAbort context.CancelFunc
 
 	mu       sync.Mutex
 	services []string
@@ -100,6 +115,7 @@ func NewProcess(name string, base BaseConfig, logger *slog.Logger) *Process {
 	if timeout <= 0 {
 		timeout = 25 * time.Second
 	}
+	abort, cancelAbort := context.WithCancel(context.Background())
 	return &Process{
 		Name:            name,
 		Stage:           base.Stage,
@@ -107,8 +123,21 @@ func NewProcess(name string, base BaseConfig, logger *slog.Logger) *Process {
 		Health:          NewHealth(),
 		Mux:             http.NewServeMux(),
 		ShutdownTimeout: timeout,
+		DrainDelay:      min(timeout/6, 2*time.Second),
+		abort:           abort,
+		cancelAbort:     cancelAbort,
 	}
 }
+
+// Abort returns a context that ends when the shutdown budget for requests
+// has run out. Work that runs detached from its callers' cancellation (a
+// group commit shared by several requests) must derive from it, or a
+// request stuck on a lock would hold the process past SHUTDOWN_TIMEOUT.
+func (p *Process) Abort() context.Context { return p.abort }
+
+// FlushShare is the part of ShutdownTimeout left, after Serve returns, for
+// flushing traces.
+func (p *Process) FlushShare() time.Duration { return p.ShutdownTimeout / 10 }
 
 // HandlerOptions returns the options every Connect handler of this process
 // uses: OpenTelemetry spans (continuing the caller's trace unless Public) and
@@ -212,24 +241,59 @@ func (p *Process) Serve(ctx context.Context, ln net.Listener) error {
 		p.Logger.Error("stopping after failure", "error", runErr)
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), p.ShutdownTimeout)
+	return errors.Join(runErr, p.shutdown(srv, stopWorkers, &workers))
+}
+
+// shutdown stops the process within ShutdownTimeout (less FlushShare, which
+// the trace flush gets afterwards):
+//
+//  1. /health turns 503 and the listener stays open for DrainDelay, so the
+//     drain is seen and new traffic goes elsewhere;
+//  2. the listener closes and in-flight requests finish, until 80% of the
+//     budget has passed; then Abort ends detached work and the remaining
+//     requests are cancelled (their connections close);
+//  3. workers stop (consumers finish their messages, the relay flushes);
+//  4. release steps run (NATS drains, pools close) with what is left.
+//
+// Each step is bounded, so the whole stop is.
+func (p *Process) shutdown(srv *http.Server, stopWorkers context.CancelFunc, workers *sync.WaitGroup) error {
+	start := time.Now()
+	budget := p.ShutdownTimeout - p.FlushShare()
+	deadline := start.Add(budget)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	defer p.cancelAbort()
+
 	p.Health.SetDraining()
-	// Shutdown closes the listener at once, then waits for every in-flight
-	// request (HTTP/1 and HTTP/2 streams) to finish.
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("drain http: %w", err))
+	select {
+	case <-time.After(p.DrainDelay):
+	case <-ctx.Done():
+	}
+
+	var err error
+	requestsCtx, cancelRequests := context.WithDeadline(ctx, start.Add(budget*8/10))
+	defer cancelRequests()
+	// Shutdown closes the listener, then waits for every in-flight request
+	// (HTTP/1 and HTTP/2 streams) to finish.
+	if serr := srv.Shutdown(requestsCtx); serr != nil {
+		// Not an error of the process: the budget is the operator's
+		// decision; the cut requests fail with Canceled or Unavailable.
+		p.Logger.Warn("requests still running at the shutdown deadline; cancelling them", "error", serr)
+		p.cancelAbort()
 		_ = srv.Close()
 	}
 	stopWorkers()
 	done := make(chan struct{})
 	go func() { workers.Wait(); close(done) }()
+	workersCtx, cancelWorkers := context.WithDeadline(ctx, start.Add(budget*9/10))
+	defer cancelWorkers()
 	select {
 	case <-done:
-	case <-shutdownCtx.Done():
-		runErr = errors.Join(runErr, errors.New("workers did not stop before the shutdown timeout"))
+	case <-workersCtx.Done():
+		p.cancelAbort()
+		err = errors.Join(err, errors.New("workers did not stop before the shutdown timeout"))
 	}
-	return errors.Join(runErr, p.Close(shutdownCtx))
+	return errors.Join(err, p.Close(ctx))
 }
 
 // Close runs the release steps, last registered first. Serve calls it; Main
@@ -252,7 +316,9 @@ func (p *Process) Close(ctx context.Context) error {
 }
 
 func (p *Process) mountCommon() {
-	p.Mux.Handle("GET /health", p.Health)
+	p.Mux.Handle("GET "+HealthPath, p.Health)
+	p.Mux.Handle("GET "+ReadyPath, p.Health)
+	p.Mux.Handle("GET "+LivePath, p.Health.Live())
 	p.mu.Lock()
 	services := append([]string(nil), p.services...)
 	p.mu.Unlock()

@@ -55,6 +55,10 @@ type Options struct {
 	// Timeout bounds a group's work, which runs detached from its callers'
 	// cancellation (default 30s).
 	Timeout time.Duration
+	// Abort, when it ends, cancels every group's work: pass the process's
+	// kit.Process.Abort, so a group stuck on a lock cannot hold the process
+	// past its shutdown budget.
+	Abort context.Context
 }
 
 // Committer runs callers' requests in shared groups. The zero value is not
@@ -165,6 +169,9 @@ func (c *Committer[Req, Res]) run(group []*waiter[Req, Res]) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(items[0].Ctx), c.opts.Timeout)
 	defer cancel()
+	if c.opts.Abort != nil {
+		defer context.AfterFunc(c.opts.Abort, cancel)()
+	}
 	ctx, span := tracer.Start(ctx, c.opts.Name, trace.WithLinks(links...),
 		trace.WithAttributes(attribute.Int("group.size", len(items))))
 	err := c.call(ctx, items)

@@ -1,13 +1,14 @@
 // Package outbox solves the dual-write problem for services that publish
 // events: Write stores an event in the same transaction as the change that
 // caused it, and a Relay publishes stored events to JetStream after commit
-// and marks them sent. A NATS outage delays events but loses none; a crash
-// between publish and mark-sent republishes with the same Nats-Msg-Id,
-// which JetStream's duplicate window drops (consumers stay idempotent for
-// anything older).
+// and deletes them once acknowledged. A NATS outage delays events but loses
+// none; a crash between publish and delete republishes with the same
+// Nats-Msg-Id, which JetStream's duplicate window drops (consumers stay
+// idempotent for anything older).
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -136,10 +138,12 @@ type Relay struct {
 	// PollInterval bounds how long an event waits when no Notify arrives
 	// (another task wrote it, or a publish failed).
 	PollInterval time.Duration
+	// Linger is the shortest time between two passes woken by Notify: under
+	// load one pass then publishes the events of many commits instead of
+	// paying a transaction (and a WAL flush) for each.
+	Linger time.Duration
 	// BatchSize is how many events one pass claims.
 	BatchSize int
-	// Retention is how long sent rows are kept for debugging.
-	Retention time.Duration
 }
 
 // NewRelay returns a relay reading pool and publishing with pub; connected
@@ -152,8 +156,8 @@ func NewRelay(pool *pgxpool.Pool, pub *natsx.Publisher, connected func() bool, l
 		pool: pool, pub: pub, connected: connected, logger: logger,
 		wake:         make(chan struct{}, 1),
 		PollInterval: time.Second,
+		Linger:       50 * time.Millisecond,
 		BatchSize:    256,
-		Retention:    24 * time.Hour,
 	}
 }
 
@@ -169,20 +173,14 @@ func (r *Relay) Notify() {
 // Run publishes until ctx ends, then makes one last pass so events written
 // by the requests drained during shutdown leave with this task.
 func (r *Relay) Run(ctx context.Context) error {
-	lastCleanup := time.Now()
 	failures := 0
 	for {
 		// A pass is never cancelled half-way: an aborted claim would keep
 		// its rows locked until Postgres notices, and the final pass (SKIP
 		// LOCKED) would skip exactly the events it is meant to send.
 		passCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		passStart := time.Now()
 		n, err := r.Flush(passCtx)
-		if err == nil && time.Since(lastCleanup) > time.Minute {
-			lastCleanup = time.Now()
-			if _, err := r.pool.Exec(passCtx, `DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)`, r.Retention.Seconds()); err != nil {
-				r.logger.Warn("outbox relay: clean up sent events", "error", err)
-			}
-		}
 		cancel()
 		switch {
 		case err != nil:
@@ -196,14 +194,24 @@ func (r *Relay) Run(ctx context.Context) error {
 		default:
 			failures = 0
 		}
-		wait := r.PollInterval
+		wait, wake := r.PollInterval, r.wake
 		if failures > 0 {
-			wait = min(r.PollInterval*time.Duration(failures), 5*time.Second)
+			// An outage is waited out on the backoff alone: commits keep
+			// calling Notify, and answering each would retry (and warn) per
+			// request.
+			wait, wake = min(r.PollInterval*time.Duration(failures), 5*time.Second), nil
 		}
 		select {
 		case <-ctx.Done():
 			return r.finalFlush()
-		case <-r.wake:
+		case <-wake:
+			if linger := time.Until(passStart.Add(r.Linger)); linger > 0 {
+				select {
+				case <-ctx.Done():
+					return r.finalFlush()
+				case <-time.After(linger):
+				}
+			}
 		case <-time.After(wait):
 		}
 	}
@@ -238,21 +246,29 @@ type pending struct {
 	headers []byte
 }
 
-// Flush claims up to BatchSize unsent events, publishes them, and marks the
-// acknowledged ones sent. It returns how many it claimed.
+// Flush claims up to BatchSize events, publishes them and deletes them
+// once JetStream acknowledged every one. It returns how many it claimed.
+//
+// The claim is the delete itself (DELETE … RETURNING, skipping rows another
+// relay holds), inside a transaction that commits only after the
+// acknowledgements: one statement per pass, and no row is written twice
+// (marking rows sent would rewrite every index of the table). If a publish
+// fails the transaction rolls back and the whole batch stays for the next
+// pass; the events that did go out are sent again with the same
+// Nats-Msg-Id, which JetStream drops as duplicates.
 func (r *Relay) Flush(ctx context.Context) (int, error) {
 	if !r.connected() {
 		return 0, ErrNotConnected
 	}
-	claimed := 0
-	var publishErr error
+	var batch []pending
 	err := pg.WithTx(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, payload, headers FROM outbox
-			WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.BatchSize)
+		rows, err := tx.Query(ctx, `DELETE FROM outbox WHERE id IN (
+				SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+			RETURNING id, event_id, subject, payload, headers`, r.BatchSize)
 		if err != nil {
 			return fmt.Errorf("claim events: %w", err)
 		}
-		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
+		batch, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 			var x pending
 			err := row.Scan(&x.id, &x.eventID, &x.subject, &x.payload, &x.headers)
 			return x, err
@@ -260,50 +276,38 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		if err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
-		claimed = len(batch)
-		if claimed == 0 {
-			return nil
-		}
-		waits := make([]func(context.Context) error, len(batch))
-		publishErr = nil
-		for i, x := range batch {
-			var h nats.Header
-			if err := json.Unmarshal(x.headers, &h); err != nil {
-				h = nats.Header{}
-			}
-			// The publish span continues the trace of the request that
-			// wrote the event.
-			parent := trace.ContextWithRemoteSpanContext(ctx, natsx.ExtractSpanContext(h))
-			waits[i], err = r.pub.PublishAsync(parent, natsx.Outgoing{Subject: x.subject, ID: x.eventID, Data: x.payload})
-			if err != nil {
-				publishErr = err
-				break
-			}
-		}
-		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		sent := make([]int64, 0, len(batch))
-		for i, wait := range waits {
-			if wait == nil {
-				break
-			}
-			if err := wait(waitCtx); err != nil {
-				publishErr = errors.Join(publishErr, err)
-				continue
-			}
-			sent = append(sent, batch[i].id)
-		}
-		if len(sent) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, sent); err != nil {
-				return fmt.Errorf("mark events sent: %w", err)
-			}
-		}
-		// Commit even after a failed publish: what was acknowledged is marked
-		// sent, the rest stays unsent for the next pass.
-		return nil
+		// RETURNING follows no order; publish in the order of writing.
+		slices.SortFunc(batch, func(a, b pending) int { return cmp.Compare(a.id, b.id) })
+		return r.publish(ctx, batch)
 	})
-	if err != nil {
-		return claimed, err
+	return len(batch), err
+}
+
+// publish sends batch and waits for every acknowledgement.
+func (r *Relay) publish(ctx context.Context, batch []pending) error {
+	waits := make([]func(context.Context) error, 0, len(batch))
+	var publishErr error
+	for _, x := range batch {
+		var h nats.Header
+		if err := json.Unmarshal(x.headers, &h); err != nil {
+			h = nats.Header{}
+		}
+		// The publish span continues the trace of the request that wrote
+		// the event.
+		parent := trace.ContextWithRemoteSpanContext(ctx, natsx.ExtractSpanContext(h))
+		wait, err := r.pub.PublishAsync(parent, natsx.Outgoing{Subject: x.subject, ID: x.eventID, Data: x.payload})
+		if err != nil {
+			publishErr = err
+			break
+		}
+		waits = append(waits, wait)
 	}
-	return claimed, publishErr
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, wait := range waits {
+		if err := wait(waitCtx); err != nil {
+			publishErr = errors.Join(publishErr, err)
+		}
+	}
+	return publishErr
 }

@@ -53,27 +53,33 @@ type DB struct {
 
 // Open connects both pools and checks the writer answers.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
+	// Errors name the variable to fix; pgx's messages name the host and
+	// user, never the password.
 	writer, err := openPool(ctx, string(cfg.URL), cfg.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("open writer pool: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL: open writer pool: %w", err)
 	}
 	reader := writer
 	if cfg.ReaderURL != "" && cfg.ReaderURL != cfg.URL {
 		if reader, err = openPool(ctx, string(cfg.ReaderURL), cfg.MaxConns); err != nil {
 			writer.Close()
-			return nil, fmt.Errorf("open reader pool: %w", err)
+			return nil, fmt.Errorf("DATABASE_READER_URL: open reader pool: %w", err)
 		}
 	}
+	db := &DB{writer: writer, reader: reader}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := writer.Ping(pingCtx); err != nil {
-		writer.Close()
-		if reader != writer {
-			reader.Close()
-		}
-		return nil, fmt.Errorf("ping writer: %w", err)
+		db.Close()
+		return nil, fmt.Errorf("DATABASE_URL: cannot reach the writer: %w", err)
 	}
-	return &DB{writer: writer, reader: reader}, nil
+	if reader != writer {
+		if err := reader.Ping(pingCtx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("DATABASE_READER_URL: cannot reach the reader: %w", err)
+		}
+	}
+	return db, nil
 }
 
 func openPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
@@ -111,6 +117,21 @@ func (db *DB) Close() {
 		db.reader.Close()
 	}
 	db.writer.Close()
+}
+
+// CloseContext is Close bounded by ctx: a connection still borrowed when
+// ctx ends (a query stuck on a lock) no longer holds the caller, and the
+// pools finish closing in the background. It is the release step a
+// kit.Process registers.
+func (db *DB) CloseContext(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { db.Close(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("connections still in use: %w", ctx.Err())
+	}
 }
 
 // WithTx runs fn in a writer transaction: committed if fn returns nil,

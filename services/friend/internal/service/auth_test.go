@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net"
@@ -45,6 +46,12 @@ func unreachable(t *testing.T) string {
 
 func startFriend(t *testing.T, env map[string]string) connectv1connect.FriendServiceClient {
 	t.Helper()
+	client, _ := startFriendAt(t, env)
+	return client
+}
+
+func startFriendAt(t *testing.T, env map[string]string) (connectv1connect.FriendServiceClient, string) {
+	t.Helper()
 	vars := map[string]string{"STAGE": "staging", "MESSENGER_URL": unreachable(t), "JWT_AUDIENCE": audience}
 	for k, v := range env {
 		vars[k] = v
@@ -58,7 +65,7 @@ func startFriend(t *testing.T, env map[string]string) connectv1connect.FriendSer
 		t.Fatal(err)
 	}
 	url, _ := testenv.Serve(t, p)
-	return connectv1connect.NewFriendServiceClient(http.DefaultClient, url)
+	return connectv1connect.NewFriendServiceClient(http.DefaultClient, url), url
 }
 
 func claims(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
@@ -249,4 +256,60 @@ func containsProblem(err error, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestBadRS256KeyIsRefusedAlone: a key too small to verify tokens is
+// refused at start, and a malformed key is the only problem reported (the
+// HS256 secret is not also claimed missing).
+func TestBadRS256KeyIsRefusedAlone(t *testing.T) {
+	t.Parallel()
+	small, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, key := range map[string]string{
+		"1024-bit key": publicPEM(t, small),
+		"malformed":    "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n",
+	} {
+		var cfg service.Config
+		err := kit.LoadEnvFrom(&cfg, map[string]string{"STAGE": "local", "MESSENGER_URL": "http://messenger:8080", "JWT_AUDIENCE": "x", "JWT_RS256_PUBLIC_KEY": key})
+		var e *kit.EnvError
+		if !errors.As(err, &e) || len(e.Problems) != 1 || e.Problems[0].Name != "JWT_RS256_PUBLIC_KEY" {
+			t.Errorf("%s: want exactly one problem, with JWT_RS256_PUBLIC_KEY; got %v", name, err)
+		}
+	}
+}
+
+// TestHealthChecksMessenger: friend's readiness reports whether messenger
+// answers; its liveness does not depend on it.
+func TestHealthChecksMessenger(t *testing.T) {
+	t.Parallel()
+	messenger := kit.NewProcess("messenger", kit.BaseConfig{}, testenv.Logger(t))
+	messengerURL, stopMessenger := testenv.Serve(t, messenger)
+	_, url := startFriendAt(t, map[string]string{"JWT_HS256_SECRET": secret, "MESSENGER_URL": messengerURL})
+	ready := func() (int, kit.HealthReport) {
+		t.Helper()
+		resp, err := http.Get(url + kit.HealthPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var rep kit.HealthReport
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, rep
+	}
+	if code, rep := ready(); code != http.StatusOK || !rep.Checks["messenger"].OK {
+		t.Fatalf("messenger up: health = %d %+v", code, rep)
+	}
+	if err := stopMessenger(); err != nil {
+		t.Fatal(err)
+	}
+	if code, rep := ready(); code != http.StatusServiceUnavailable || rep.Checks["messenger"].OK {
+		t.Errorf("messenger down: health = %d %+v, want 503 naming messenger", code, rep)
+	}
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, url); err != nil {
+		t.Errorf("liveness with messenger down: %v", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"time"
 
 	"connectrpc.com/connect"
@@ -63,14 +64,22 @@ func (c *AuthConfig) CheckEnv() []kit.EnvProblem {
 	return nil
 }
 
+// MinRSAKeyBits is the smallest accepted RS256 key (RFC 7518 §3.3 asks
+// for 2048 bits; Go's crypto/rsa refuses to verify with much smaller
+// keys, so a service started with one would reject every token).
+const MinRSAKeyBits = 2048
+
 // RSAPublicKey is a PEM-encoded RSA public key.
 type RSAPublicKey struct{ Key *rsa.PublicKey }
 
-// UnmarshalText parses the PEM.
+// UnmarshalText parses the PEM and checks the key's size.
 func (k *RSAPublicKey) UnmarshalText(b []byte) error {
 	key, err := jwt.ParseRSAPublicKeyFromPEM(b)
 	if err != nil {
 		return errors.New("not a PEM-encoded RSA public key")
+	}
+	if bits := key.N.BitLen(); bits < MinRSAKeyBits {
+		return fmt.Errorf("RSA key has %d bits, must have at least %d", bits, MinRSAKeyBits)
 	}
 	k.Key = key
 	return nil
@@ -79,7 +88,8 @@ func (k *RSAPublicKey) UnmarshalText(b []byte) error {
 // Build wires friend onto p.
 func Build(_ context.Context, cfg *Config, p *kit.Process) error {
 	p.Public = true
-	rooms := adapters.NewMessengerClient(kit.H2CClient(), cfg.MessengerURL.String())
+	httpClient := kit.H2CClient()
+	rooms := adapters.NewMessengerClient(httpClient, cfg.MessengerURL.String())
 	application := app.Application{Commands: command.NewHandler(rooms), Queries: query.NewHandler(rooms)}
 	var verifier *adapters.JWTVerifier
 	if cfg.Auth.HS256Secret != "" {
@@ -90,5 +100,12 @@ func Build(_ context.Context, cfg *Config, p *kit.Process) error {
 	opts := append(p.HandlerOptions(), connect.WithInterceptors(ports.NewAuthInterceptor(verifier, ports.Policies)))
 	path, handler := connectv1connect.NewFriendServiceHandler(ports.NewFriendServer(application, string(cfg.Stage), p.Logger), opts...)
 	p.Handle(connectv1connect.FriendServiceName, path, handler)
+	// Readiness: friend can serve nothing while messenger does not answer.
+	// It asks messenger's liveness, not its readiness, so a NATS outage
+	// behind messenger (which messenger's outbox absorbs) does not take
+	// friend out of service.
+	p.Health.Add("messenger", func(ctx context.Context) error {
+		return kit.ProbeLive(ctx, httpClient, cfg.MessengerURL.String())
+	})
 	return nil
 }

@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pivotapp/platform/services/internal/stack"
+	"github.com/pivotapp/platform/services/internal/testenv"
 	"github.com/pivotapp/platform/services/kit"
 )
 
@@ -19,7 +26,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	testenv.Main(m)
 }
 
 func runMain(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
@@ -95,5 +102,87 @@ func TestPrintEnvSchema(t *testing.T) {
 		if _, ok := byName[name]; !ok {
 			t.Errorf("schema misses %s", name)
 		}
+	}
+}
+
+// TestSettingsThatWouldBreakTheProcessAreRefused: values that parse but
+// cannot work are refused at start, with the variable named.
+func TestSettingsThatWouldBreakTheProcessAreRefused(t *testing.T) {
+	t.Parallel()
+	valid := []string{"STAGE=local", "NATS_URL=nats://127.0.0.1:4222", "DATABASE_URL=postgres://u:p@127.0.0.1:5432/x"}
+	for _, c := range []struct{ name, value, want string }{
+		{"OUTBOX_POLL_INTERVAL", "0s", "must be positive"},
+		{"OUTBOX_POLL_INTERVAL", "-1s", "must be positive"},
+		{"SHUTDOWN_TIMEOUT", "-3s", "must be positive"},
+		{"SHUTDOWN_TIMEOUT", "0s", "must be positive"},
+	} {
+		_, stderr, code := runMain(t, append(valid, c.name+"="+c.value))
+		if code != 2 || !strings.Contains(stderr, "\n  "+c.name+": "+c.want) {
+			t.Errorf("%s=%s: exit code %d, stderr:\n%s", c.name, c.value, code, stderr)
+		}
+	}
+}
+
+// TestUnreachableDatabaseNamesTheVariable: a DATABASE_URL that parses but
+// reaches no server stops the process with a message naming the variable,
+// and not its password.
+func TestUnreachableDatabaseNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	stdout, stderr, code := runMain(t, []string{"STAGE=local", "NATS_URL=nats://" + addr,
+		"DATABASE_URL=postgres://u:hunter2@" + addr + "/x?sslmode=disable"})
+	out := stdout + stderr
+	if code == 0 || !strings.Contains(out, "DATABASE_URL") {
+		t.Errorf("exit code %d; the failure does not name DATABASE_URL:\n%s", code, out)
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Errorf("the password leaked:\n%s", out)
+	}
+}
+
+// TestHealthCheckIsLivenessOnly runs the container health check
+// (`messenger --health-check`) against a messenger whose NATS is down: the
+// check passes while readiness (/health) reports NATS down, so ECS does not
+// replace a task that keeps accepting writes into its outbox.
+func TestHealthCheckIsLivenessOnly(t *testing.T) {
+	t.Parallel()
+	n := testenv.StartNATS(t)
+	m, err := stack.Messenger(context.Background(), map[string]string{
+		"STAGE": "local", "DATABASE_URL": testenv.Database(t), "NATS_URL": n.URL, "SHUTDOWN_TIMEOUT": "3s",
+	}, stack.Options{Logger: testenv.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Stop() })
+	u, err := url.Parse(m.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func() (string, int) {
+		_, stderr, code := runMain(t, []string{"PORT=" + u.Port()}, "--health-check")
+		return stderr, code
+	}
+	if stderr, code := check(); code != 0 {
+		t.Fatalf("health check with everything up: exit %d\n%s", code, stderr)
+	}
+	n.Stop()
+	testenv.Eventually(t, 5*time.Second, func() error {
+		resp, err := http.Get(m.URL + kit.HealthPath)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			return errors.New("readiness still ok with NATS down")
+		}
+		return nil
+	})
+	if stderr, code := check(); code != 0 {
+		t.Errorf("health check with NATS down: exit %d, want 0 (liveness only)\n%s", code, stderr)
 	}
 }

@@ -4,6 +4,7 @@ package adapters
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +23,7 @@ type RoomRepository struct {
 	db       *pg.DB
 	onCommit func()
 	posts    *group.Committer[postRequest, *room.Message]
+	rooms    *roomCache
 }
 
 var (
@@ -30,13 +32,14 @@ var (
 )
 
 // NewRoomRepository returns a repository on db; onCommit runs after every
-// committed mutation (it wakes the outbox relay).
-func NewRoomRepository(db *pg.DB, onCommit func()) *RoomRepository {
-	if db == nil || onCommit == nil {
+// committed mutation (it wakes the outbox relay); abort ends the shared
+// work of grouped posts (the process's shutdown deadline).
+func NewRoomRepository(db *pg.DB, onCommit func(), abort context.Context) *RoomRepository {
+	if db == nil || onCommit == nil || abort == nil {
 		panic("adapters: nil dependency")
 	}
-	r := &RoomRepository{db: db, onCommit: onCommit}
-	r.posts = group.New(r.postGroup, group.Options{Name: "store messages"})
+	r := &RoomRepository{db: db, onCommit: onCommit, rooms: newRoomCache(10000)}
+	r.posts = group.New(r.postGroup, group.Options{Name: "store messages", Abort: abort})
 	return r
 }
 
@@ -48,8 +51,8 @@ func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, crea
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadRoom(ctx, tx, prior, "")
+		if prior != nil {
+			out, err = replayRoom(ctx, tx, prior)
 			return err
 		}
 		rm, err := create()
@@ -57,10 +60,10 @@ func (r *RoomRepository) Create(ctx context.Context, idem room.Idempotency, crea
 			return err
 		}
 		batch := &pgx.Batch{}
-		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at) VALUES ($1, $2, $3, $4)`,
-			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt)
+		batch.Queue(`INSERT INTO rooms (id, name, created_by, created_at, member_count) VALUES ($1, $2, $3, $4, $5)`,
+			rm.ID, rm.Name, rm.CreatedBy, rm.CreatedAt, len(rm.Members()))
 		queueMembers(batch, rm.ID, rm.Members(), 0, rm.CreatedAt)
-		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
 		}
 		out = rm
@@ -81,8 +84,8 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadRoom(ctx, tx, prior, "")
+		if prior != nil {
+			out, err = replayRoom(ctx, tx, prior)
 			return err
 		}
 		// FOR UPDATE: membership changes of one room are serialized, and
@@ -96,8 +99,11 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 			return err
 		}
 		batch := &pgx.Batch{}
-		queueMembers(batch, rm.ID, rm.Members()[before:], before, time.Now())
-		if err := finish(ctx, tx, batch, idem, rm.ID, rm.PopEvents()); err != nil {
+		if added := rm.Members()[before:]; len(added) > 0 {
+			queueMembers(batch, rm.ID, added, before, time.Now())
+			batch.Queue(`UPDATE rooms SET member_count = $2 WHERE id = $1`, rm.ID, len(rm.Members()))
+		}
+		if err := finish(ctx, tx, batch, idem, rm.ID, snapshotRoom(rm), rm.PopEvents()); err != nil {
 			return fmt.Errorf("store room: %w", err)
 		}
 		out = rm
@@ -106,6 +112,7 @@ func (r *RoomRepository) Update(ctx context.Context, idem room.Idempotency, room
 	if err != nil {
 		return nil, err
 	}
+	r.rooms.forget(roomID)
 	r.onCommit()
 	return out, nil
 }
@@ -162,9 +169,7 @@ func (r *RoomRepository) postGroup(ctx context.Context, items []*group.Item[post
 }
 
 func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[postRequest, *room.Message]) error {
-	// The rooms are read without a lock, as postAlone does: members are
-	// only ever added and rooms never deleted.
-	rooms, err := loadRooms(ctx, r.db.Writer(), items)
+	rooms, err := r.groupRooms(ctx, items)
 	if err != nil {
 		return err
 	}
@@ -173,6 +178,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		taken                                  = map[keyID]bool{}
 		principals, keys, operations, prints   []string
 		ids, roomIDs, senders, bodies          []string
+		memberCounts                           []int32
 		at                                     []time.Time
 		eventMsgs, eventIDs, subjects, headers []string
 		payloads                               [][]byte
@@ -190,6 +196,12 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 			continue
 		}
 		msg, err := req.post(rm)
+		if errors.Is(err, room.ErrNotMember) {
+			// The cached room may miss a member another task added: the
+			// one-transaction path decides on the stored room.
+			it.Set(nil, errRunAlone)
+			continue
+		}
 		if err != nil {
 			it.Set(nil, err)
 			continue
@@ -211,6 +223,7 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		operations, prints = append(operations, req.idem.Operation), append(prints, req.idem.Fingerprint)
 		ids, roomIDs, senders = append(ids, msg.ID), append(roomIDs, msg.RoomID), append(senders, msg.SenderID)
 		bodies, at = append(bodies, msg.Body), append(at, msg.CreatedAt)
+		memberCounts = append(memberCounts, int32(len(rm.Members())))
 		for _, row := range rows {
 			eventMsgs, eventIDs, subjects = append(eventMsgs, msg.ID), append(eventIDs, row.EventID), append(subjects, row.Subject)
 			payloads, headers = append(payloads, row.Payload), append(headers, string(row.Headers))
@@ -219,10 +232,16 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 	if len(todo) == 0 {
 		return nil
 	}
+	// UUIDs go as text[] and are cast by Postgres: pgx has no binary
+	// encoding of []string as uuid[] and would build (and throw away) an
+	// error for every parameter before falling back to text.
 	stored, err := r.db.Writer().Query(ctx, `
 		WITH input AS (
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[])
-			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at)
+			-- Only posts whose room has the member list they were checked
+			-- against (the cache may be stale) go on.
+			SELECT t.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]::uuid[], $6::text[]::uuid[], $7::text[], $8::text[], $9::timestamptz[], $15::int[])
+			         AS t(principal, key, operation, fingerprint, id, room_id, sender_id, body, created_at, member_count)
+			JOIN rooms r ON r.id = t.room_id AND r.member_count = t.member_count
 		), claimed AS (
 			INSERT INTO idempotency_keys (principal, key, operation, fingerprint, result_id)
 			SELECT principal, key, operation, fingerprint, id::text FROM input WHERE key <> ''
@@ -236,12 +255,12 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 		), events AS (
 			INSERT INTO outbox (event_id, subject, payload, headers)
 			SELECT e.event_id, e.subject, e.payload, e.headers
-			FROM unnest($10::uuid[], $11::text[], $12::text[], $13::bytea[], $14::jsonb[]) AS e(message_id, event_id, subject, payload, headers)
+			FROM unnest($10::text[]::uuid[], $11::text[], $12::text[], $13::bytea[], $14::jsonb[]) AS e(message_id, event_id, subject, payload, headers)
 			WHERE e.message_id IN (SELECT id FROM stored)
 		)
 		SELECT id::text FROM stored`,
 		principals, keys, operations, prints, ids, roomIDs, senders, bodies, at,
-		eventMsgs, eventIDs, subjects, payloads, headers)
+		eventMsgs, eventIDs, subjects, payloads, headers, memberCounts)
 	if err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
@@ -255,25 +274,50 @@ func (r *RoomRepository) storeGroup(ctx context.Context, items []*group.Item[pos
 	}); err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
-	// What is left lost its key to an earlier request.
+	// What is left lost its key to an earlier request, or its room gained
+	// a member since it was cached.
 	for _, it := range todo {
+		r.rooms.forget(it.Req.roomID)
 		it.Set(nil, errRunAlone)
 	}
 	return nil
 }
 
-// loadRooms reads the rooms of a group's posts in one query, without
-// locks (see postAlone).
-func loadRooms(ctx context.Context, q querier, items []*group.Item[postRequest, *room.Message]) (map[string]*room.Room, error) {
-	ids := make([]string, 0, len(items))
+// groupRooms returns the rooms of a group's posts: from the cache, and the
+// missing ones in one query, without locks (see postAlone).
+func (r *RoomRepository) groupRooms(ctx context.Context, items []*group.Item[postRequest, *room.Message]) (map[string]*room.Room, error) {
+	out := make(map[string]*room.Room, 1)
+	var missing []string
 	for _, it := range items {
-		if !slices.Contains(ids, it.Req.roomID) {
-			ids = append(ids, it.Req.roomID)
+		id := it.Req.roomID
+		if _, seen := out[id]; seen || slices.Contains(missing, id) {
+			continue
+		}
+		if rm, ok := r.rooms.get(id); ok {
+			out[id] = rm
+		} else {
+			missing = append(missing, id)
 		}
 	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	loaded, err := loadRooms(ctx, r.db.Writer(), missing)
+	if err != nil {
+		return nil, err
+	}
+	for id, rm := range loaded {
+		r.rooms.put(rm)
+		out[id] = rm
+	}
+	return out, nil
+}
+
+// loadRooms reads rooms in one query, without locks (see postAlone).
+func loadRooms(ctx context.Context, q querier, ids []string) (map[string]*room.Room, error) {
 	rows, err := q.Query(ctx, `SELECT r.id, r.name, r.created_by, r.created_at,
 		       coalesce((SELECT array_agg(m.user_id ORDER BY m.ord) FROM room_members m WHERE m.room_id = r.id), '{}')
-		FROM rooms r WHERE r.id = ANY($1::uuid[])`, ids)
+		FROM rooms r WHERE r.id = ANY($1::text[]::uuid[])`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load rooms: %w", err)
 	}
@@ -298,8 +342,9 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		if err != nil {
 			return err
 		}
-		if prior != "" {
-			out, err = loadMessage(ctx, tx, prior)
+		if prior != nil {
+			// Messages never change: the stored row is the first outcome.
+			out, err = loadMessage(ctx, tx, prior.id)
 			return err
 		}
 		// No row lock: members are only ever added, so a member seen here
@@ -310,6 +355,7 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		if err != nil {
 			return err
 		}
+		r.rooms.put(rm)
 		msg, err := post(rm)
 		if err != nil {
 			return err
@@ -317,7 +363,7 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 		batch := &pgx.Batch{}
 		batch.Queue(`INSERT INTO messages (id, room_id, sender_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			msg.ID, msg.RoomID, msg.SenderID, msg.Body, msg.CreatedAt)
-		if err := finish(ctx, tx, batch, idem, msg.ID, rm.PopEvents()); err != nil {
+		if err := finish(ctx, tx, batch, idem, msg.ID, nil, rm.PopEvents()); err != nil {
 			return fmt.Errorf("store message: %w", err)
 		}
 		out = msg
@@ -335,36 +381,75 @@ func (r *RoomRepository) postAlone(ctx context.Context, idem room.Idempotency, r
 // UPDATE (both in one round trip). A concurrent request with the same key
 // waits on the lock and then sees the first one's result. A key is only
 // remembered when its transaction commits, so a failed attempt can be
-// retried with the same key.
-func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (priorResult string, err error) {
+// retried with the same key. prior is nil when the key is new.
+func claimKey(ctx context.Context, tx pgx.Tx, idem room.Idempotency) (prior *storedResult, err error) {
 	if idem.Key == "" {
-		return "", nil
+		return nil, nil
 	}
 	batch := &pgx.Batch{}
 	batch.Queue(`INSERT INTO idempotency_keys (principal, key, operation, fingerprint)
 		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, idem.Principal, idem.Key, idem.Operation, idem.Fingerprint)
 	var operation, fingerprint string
-	var result *string
-	batch.Queue(`SELECT operation, fingerprint, result_id FROM idempotency_keys
+	var id *string
+	var result []byte
+	batch.Queue(`SELECT operation, fingerprint, result_id, result FROM idempotency_keys
 		WHERE principal = $1 AND key = $2 FOR UPDATE`, idem.Principal, idem.Key).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&operation, &fingerprint, &result)
+		return row.Scan(&operation, &fingerprint, &id, &result)
 	})
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return "", fmt.Errorf("claim idempotency key: %w", err)
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	if operation != idem.Operation || fingerprint != idem.Fingerprint {
-		return "", room.ErrIdempotencyKeyReused
+		return nil, room.ErrIdempotencyKeyReused
 	}
-	if result != nil {
-		return *result, nil
+	if id == nil {
+		return nil, nil
 	}
-	return "", nil
+	return &storedResult{id: *id, snapshot: result}, nil
+}
+
+// storedResult is what a key's first request produced: the ID of what it
+// created or changed and, for rooms, the room as that request returned it.
+type storedResult struct {
+	id       string
+	snapshot []byte
+}
+
+// roomSnapshot is a room as a mutation returned it, stored with its key.
+type roomSnapshot struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	Members   []string  `json:"members"`
+}
+
+func snapshotRoom(rm *room.Room) []byte {
+	b, err := json.Marshal(roomSnapshot{ID: rm.ID, Name: rm.Name, CreatedBy: rm.CreatedBy, CreatedAt: rm.CreatedAt, Members: rm.Members()})
+	if err != nil {
+		panic(fmt.Sprintf("adapters: encode room snapshot: %v", err)) // strings and a time always encode
+	}
+	return b
+}
+
+// replayRoom returns the room a key's first request returned. Keys stored
+// before results were kept (migration 0002) fall back to the room as it is.
+func replayRoom(ctx context.Context, q querier, prior *storedResult) (*room.Room, error) {
+	if prior.snapshot == nil {
+		return loadRoom(ctx, q, prior.id, "")
+	}
+	var snap roomSnapshot
+	if err := json.Unmarshal(prior.snapshot, &snap); err != nil {
+		return nil, fmt.Errorf("replay room %s: %w", prior.id, err)
+	}
+	return room.Restore(snap.ID, snap.Name, snap.CreatedBy, snap.CreatedAt.UTC(), snap.Members), nil
 }
 
 // finish sends the change's statements (batch) together with its events
 // for the outbox and the key's result: one round trip, in the transaction
-// of the change itself.
-func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, events []room.Event) error {
+// of the change itself. snapshot is the result a replay returns (nil when
+// the stored row identified by resultID never changes).
+func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempotency, resultID string, snapshot []byte, events []room.Event) error {
 	out, err := toOutboxAll(events)
 	if err != nil {
 		return err
@@ -373,7 +458,7 @@ func finish(ctx context.Context, tx pgx.Tx, batch *pgx.Batch, idem room.Idempote
 		return err
 	}
 	if idem.Key != "" {
-		batch.Queue(`UPDATE idempotency_keys SET result_id = $3 WHERE principal = $1 AND key = $2`, idem.Principal, idem.Key, resultID)
+		batch.Queue(`UPDATE idempotency_keys SET result_id = $3, result = $4 WHERE principal = $1 AND key = $2`, idem.Principal, idem.Key, resultID, snapshot)
 	}
 	return tx.SendBatch(ctx, batch).Close()
 }

@@ -108,8 +108,11 @@ func (s *messengerServer) ListMessages(ctx context.Context, req *connect.Request
 // fail maps err and logs what the caller will not see.
 func (s *messengerServer) fail(ctx context.Context, method string, err error) error {
 	cerr := toConnectError(err)
-	if connect.CodeOf(cerr) == connect.CodeInternal {
+	switch connect.CodeOf(cerr) {
+	case connect.CodeInternal:
 		s.logger.ErrorContext(ctx, "request failed", "method", method, "error", err)
+	case connect.CodeUnavailable:
+		s.logger.WarnContext(ctx, "request failed", "method", method, "error", err)
 	}
 	return cerr
 }

@@ -6,11 +6,14 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/pivotapp/platform/services/kit"
+
 	"github.com/pivotapp/platform/services/messenger/internal/domain/room"
 )
 
-// toConnectError maps domain errors to gRPC codes in one place; anything
-// unrecognised is Internal, and its text stays in the logs, not the reply.
+// toConnectError maps domain errors to gRPC codes in one place; an
+// unreachable database is Unavailable; anything unrecognised is Internal,
+// and its text stays in the logs, not the reply.
 func toConnectError(err error) error {
 	var invalid *room.ValidationError
 	switch {
@@ -30,6 +33,9 @@ func toConnectError(err error) error {
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	case kit.IsUnavailable(err):
+		// The database is unreachable: worth a retry, unlike Internal.
+		return connect.NewError(connect.CodeUnavailable, errors.New("database unavailable"))
 	default:
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}

@@ -33,6 +33,15 @@ type Config struct {
 	OutboxPollInterval time.Duration `env:"OUTBOX_POLL_INTERVAL" envDefault:"1s" desc:"how often the outbox relay looks for unpublished events besides being woken by each commit"`
 }
 
+// CheckEnv validates what the types alone cannot.
+func (c *Config) CheckEnv() []kit.EnvProblem {
+	if c.OutboxPollInterval <= 0 {
+		// Zero would make the relay poll without pause.
+		return []kit.EnvProblem{{Name: "OUTBOX_POLL_INTERVAL", Reason: fmt.Sprintf("must be positive, got %s", c.OutboxPollInterval)}}
+	}
+	return nil
+}
+
 // StreamConfig is the JetStream stream messenger publishes to. Terraform
 // declares it outside STAGE=local; locally messenger declares it itself.
 func StreamConfig() jetstream.StreamConfig {
@@ -52,7 +61,7 @@ func Build(ctx context.Context, cfg *Config, p *kit.Process) error {
 	if err != nil {
 		return err
 	}
-	p.OnStop("postgres", func(context.Context) error { db.Close(); return nil })
+	p.OnStop("postgres", db.CloseContext)
 	if err := pg.Migrate(ctx, db.Writer(), adapters.Migrations()...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -72,7 +81,7 @@ func Build(ctx context.Context, cfg *Config, p *kit.Process) error {
 	relay.PollInterval = cfg.OutboxPollInterval
 	p.Go("outbox-relay", relay.Run)
 
-	repo := adapters.NewRoomRepository(db, relay.Notify)
+	repo := adapters.NewRoomRepository(db, relay.Notify, p.Abort())
 	now := time.Now
 	application := app.Application{
 		Commands: app.Commands{

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,9 @@ type harness struct {
 type options struct {
 	stage        string
 	interceptors []connect.Interceptor
+	env          map[string]string // overrides
+	dbURL        string            // instead of a fresh database (a proxy to it)
+	nats         *testenv.NATS     // instead of a fresh server
 }
 
 func start(t *testing.T, opts options) *harness {
@@ -48,16 +52,26 @@ func start(t *testing.T, opts options) *harness {
 	if opts.stage == "" {
 		opts.stage = "local"
 	}
-	h := &harness{dbURL: testenv.Database(t), nats: testenv.StartNATS(t)}
+	h := &harness{dbURL: opts.dbURL, nats: opts.nats}
+	if h.nats == nil {
+		h.nats = testenv.StartNATS(t)
+	}
+	if h.dbURL == "" {
+		h.dbURL = testenv.Database(t)
+	}
 	var cfg service.Config
-	if err := kit.LoadEnvFrom(&cfg, map[string]string{
+	env := map[string]string{
 		"STAGE":                opts.stage,
 		"DATABASE_URL":         h.dbURL,
 		"DATABASE_READER_URL":  h.dbURL,
 		"NATS_URL":             h.nats.URL,
 		"OUTBOX_POLL_INTERVAL": "100ms",
 		"SHUTDOWN_TIMEOUT":     "10s",
-	}); err != nil {
+	}
+	for k, v := range opts.env {
+		env[k] = v
+	}
+	if err := kit.LoadEnvFrom(&cfg, env); err != nil {
 		t.Fatal(err)
 	}
 	p := kit.NewProcess(service.Name, cfg.BaseConfig, testenv.Logger(t))
@@ -270,9 +284,34 @@ func TestAuthorizationAndValidationAreMessengers(t *testing.T) {
 		t.Errorf("a message of exactly the limit must pass: %v", err)
 	}
 	// Nothing refused above may have left an event behind.
-	if n := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE subject = 'messenger.v1.message.created'`); n != 1 {
+	if n := h.published(t, subjectMessageCreated); n != 1 {
 		t.Errorf("message events in outbox = %d, want 1 (only the accepted message)", n)
 	}
+}
+
+const subjectMessageCreated = "messenger.v1.message.created"
+
+// published waits until the relay published every stored event (it deletes
+// them then) and returns how many events the stream holds on subject.
+func (h *harness) published(t *testing.T, subject string) int {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := count(t, h.dbURL, `SELECT count(*) FROM outbox`); n != 0 {
+			return fmt.Errorf("%d events not yet published", n)
+		}
+		return nil
+	})
+	nc, js := jetStream(t, h.nats.URL)
+	defer nc.Close()
+	stream, err := js.Stream(context.Background(), service.StreamConfig().Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(context.Background(), jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(info.State.Subjects[subject])
 }
 
 func count(t *testing.T, url, sql string) int {
@@ -321,7 +360,7 @@ func TestIdempotentSendMessage(t *testing.T) {
 	if got := count(t, h.dbURL, `SELECT count(*) FROM messages`); got != 1 {
 		t.Errorf("messages = %d, want 1", got)
 	}
-	if got := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE subject = 'messenger.v1.message.created'`); got != 1 {
+	if got := h.published(t, subjectMessageCreated); got != 1 {
 		t.Errorf("events = %d, want 1", got)
 	}
 	// The key belongs to alice: bob may use the same string independently.
@@ -436,7 +475,7 @@ func TestConcurrentSendsShareTransactionsKeepingOutcomes(t *testing.T) {
 	if got := count(t, h.dbURL, `SELECT count(*) FROM messages`); got != valid+1 {
 		t.Errorf("messages = %d, want %d", got, valid+1)
 	}
-	if got := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE subject = 'messenger.v1.message.created'`); got != valid+1 {
+	if got := h.published(t, subjectMessageCreated); got != valid+1 {
 		t.Errorf("events = %d, want %d", got, valid+1)
 	}
 	if got := count(t, h.dbURL, `SELECT count(*) FROM idempotency_keys k JOIN messages m ON m.id::text = k.result_id`); got != valid+1 {
@@ -480,7 +519,7 @@ func TestEventsPublishedAfterCommit(t *testing.T) {
 		t.Error("no traceparent header on the event")
 	}
 	testenv.Eventually(t, 5*time.Second, func() error {
-		if n := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); n != 0 {
+		if n := count(t, h.dbURL, `SELECT count(*) FROM outbox`); n != 0 {
 			return fmt.Errorf("%d events unsent", n)
 		}
 		return nil
@@ -501,6 +540,11 @@ func TestOutboxSurvivesNATSOutage(t *testing.T) {
 		}
 		return nil
 	})
+	// Liveness (the container health check) does not depend on NATS: ECS
+	// must not replace a task that keeps accepting writes into its outbox.
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness during the NATS outage: %v", err)
+	}
 	var ids []string
 	for i := range 20 {
 		m, err := send(h.grpc, bob, fmt.Sprintf("outage-%d", i), r.GetId(), fmt.Sprintf("during outage %d", i))
@@ -510,6 +554,9 @@ func TestOutboxSurvivesNATSOutage(t *testing.T) {
 		ids = append(ids, m.GetId())
 	}
 	time.Sleep(300 * time.Millisecond) // let the relay try and fail a few times
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness during the NATS outage, after writes: %v", err)
+	}
 	h.nats.Restart()
 
 	got := readEvents(t, h.nats.URL, len(ids), 20*time.Second)
@@ -603,7 +650,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	if got := count(t, h.dbURL, `SELECT count(*) FROM messages`); int64(got) != ok.Load() {
 		t.Errorf("messages stored = %d, successes = %d", got, ok.Load())
 	}
-	if n := count(t, h.dbURL, `SELECT count(*) FROM outbox WHERE sent_at IS NULL`); n != 0 {
+	if n := count(t, h.dbURL, `SELECT count(*) FROM outbox`); n != 0 {
 		t.Errorf("%d events left unsent at exit; the relay's final flush should send them", n)
 	}
 	t.Logf("ok=%d in-flight-at-stop=%d refused=%d", ok.Load(), inFlightAtStop.Load(), refused.Load())
@@ -615,5 +662,234 @@ func TestHealth(t *testing.T) {
 	code, rep := h.health()
 	if code != http.StatusOK || rep.Status != "ok" || !rep.Checks["database"].OK || !rep.Checks["nats"].OK {
 		t.Fatalf("health = %d %+v", code, rep)
+	}
+}
+
+// TestReplaysReturnTheStoredResponse replays every mutation with its key
+// after the entity changed: each replay must return the first response
+// byte for byte, and a different request under a used key is refused, also
+// when its inputs join to the same text.
+func TestReplaysReturnTheStoredResponse(t *testing.T) {
+	t.Parallel()
+	h := start(t, options{})
+	ctx := context.Background()
+	marshal := func(m proto.Message, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	createRoom := func(key string, members ...string) (proto.Message, error) {
+		res, err := h.grpc.CreateRoom(ctx, connect.NewRequest(&grpcv1.CreateRoomRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, Name: "replayed", MemberUserIds: members,
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	addMember := func(key, roomID, user string) (proto.Message, error) {
+		res, err := h.grpc.AddRoomMember(ctx, connect.NewRequest(&grpcv1.AddRoomMemberRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, RoomId: roomID, UserId: user,
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+	sendMessage := func(key, roomID string) (proto.Message, error) {
+		res, err := h.grpc.SendMessage(ctx, connect.NewRequest(&grpcv1.SendMessageRequest{
+			PrincipalUserId: alice, IdempotencyKey: key, RoomId: roomID, Body: "hello",
+		}))
+		if err != nil {
+			return nil, err
+		}
+		return res.Msg, nil
+	}
+
+	created, err := createRoom("create-1", bob)
+	first := marshal(created, err)
+	roomID := created.(*grpcv1.CreateRoomResponse).GetRoom().GetId()
+	added := marshal(addMember("add-carol", roomID, "carol"))
+	sent := marshal(sendMessage("send-1", roomID))
+	// The room changes after each of them.
+	marshal(addMember("add-dave", roomID, "dave"))
+
+	for name, replay := range map[string]struct {
+		want []byte
+		call func() (proto.Message, error)
+	}{
+		"CreateRoom":    {first, func() (proto.Message, error) { return createRoom("create-1", bob) }},
+		"AddRoomMember": {added, func() (proto.Message, error) { return addMember("add-carol", roomID, "carol") }},
+		"SendMessage":   {sent, func() (proto.Message, error) { return sendMessage("send-1", roomID) }},
+	} {
+		if got := marshal(replay.call()); !bytes.Equal(got, replay.want) {
+			msg, _ := replay.call()
+			t.Errorf("%s replay differs from the first response:\nreplay %v", name, msg)
+		}
+	}
+
+	// ["x","y"] and then ["x,y"] under one key are two different requests.
+	marshal(createRoom("create-2", "x", "y"))
+	if _, err := createRoom("create-2", "x,y"); connect.CodeOf(err) != connect.CodeAlreadyExists {
+		t.Errorf(`["x,y"] under the key of ["x","y"]: code = %v, want AlreadyExists`, connect.CodeOf(err))
+	}
+	if _, err := createRoom("create-2", "x"); connect.CodeOf(err) != connect.CodeAlreadyExists {
+		t.Errorf(`["x"] under the key of ["x","y"]: code = %v, want AlreadyExists`, connect.CodeOf(err))
+	}
+}
+
+// TestShutdownKeepsItsBudget stops messenger (SHUTDOWN_TIMEOUT=3s) while
+// requests are stuck on locks another transaction holds, one on the
+// one-transaction path (AddRoomMember waits for the room's row) and one in
+// a shared group commit (SendMessage waits for its idempotency key). The
+// stop must end within the budget (plus slack for a loaded machine), and
+// /health must answer 503 while the process drains.
+func TestShutdownKeepsItsBudget(t *testing.T) {
+	t.Parallel()
+	const budget = 3 * time.Second
+	h := start(t, options{env: map[string]string{"SHUTDOWN_TIMEOUT": budget.String()}})
+	r := createRoom(t, h.grpc, alice, bob)
+
+	ctx := context.Background()
+	blocker, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close(ctx)
+	tx, err := blocker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, r.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO idempotency_keys (principal, key, operation, fingerprint) VALUES ($1, 'stuck', 'SendMessage', 'x')`, alice); err != nil {
+		t.Fatal(err)
+	}
+	stuck := make(chan error, 2)
+	go func() {
+		_, err := h.grpc.AddRoomMember(ctx, connect.NewRequest(&grpcv1.AddRoomMemberRequest{PrincipalUserId: alice, RoomId: r.GetId(), UserId: "carol"}))
+		stuck <- err
+	}()
+	go func() { _, err := send(h.grpc, alice, "stuck", r.GetId(), "stuck"); stuck <- err }()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := count(t, h.dbURL, `SELECT count(*) FROM pg_locks WHERE NOT granted`); n < 2 {
+			return fmt.Errorf("%d requests wait on a lock, want 2", n)
+		}
+		return nil
+	})
+
+	began := time.Now()
+	stopped := make(chan error, 1)
+	go func() { stopped <- h.stop() }()
+	saw503 := false
+	for !saw503 {
+		resp, err := http.Get(h.url + "/health")
+		if err != nil {
+			break // the listener closed
+		}
+		saw503 = resp.StatusCode == http.StatusServiceUnavailable
+		resp.Body.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	<-stopped // its error (requests cut at the deadline) is expected
+	took := time.Since(began)
+	if !saw503 {
+		t.Error("/health never answered 503 while the process drained")
+	}
+	if took > budget+budget/6 {
+		t.Errorf("stop took %s with SHUTDOWN_TIMEOUT=%s", took, budget)
+	}
+	for range 2 {
+		if err := <-stuck; err == nil {
+			t.Error("a request stuck on a lock succeeded; want it cut at the deadline")
+		}
+	}
+}
+
+// TestDatabaseOutageIsUnavailable: while the database cannot be reached,
+// mutations and queries fail with Unavailable (worth a retry), not
+// Internal; they succeed again once it is back.
+func TestDatabaseOutageIsUnavailable(t *testing.T) {
+	t.Parallel()
+	db := testenv.Database(t)
+	proxy, viaProxy := testenv.StartProxy(t, db)
+	h := start(t, options{dbURL: viaProxy})
+	r := createRoom(t, h.grpc, alice, bob)
+	ctx := context.Background()
+
+	proxy.Cut()
+	calls := map[string]func() error{
+		"SendMessage": func() error { _, err := send(h.grpc, alice, "during-outage", r.GetId(), "hi"); return err },
+		"CreateRoom": func() error {
+			_, err := h.grpc.CreateRoom(ctx, connect.NewRequest(&grpcv1.CreateRoomRequest{PrincipalUserId: alice, Name: "x"}))
+			return err
+		},
+		"ListMessages": func() error {
+			_, err := h.grpc.ListMessages(ctx, connect.NewRequest(&grpcv1.ListMessagesRequest{PrincipalUserId: alice, RoomId: r.GetId()}))
+			return err
+		},
+	}
+	for name, call := range calls {
+		if code := connect.CodeOf(call()); code != connect.CodeUnavailable {
+			t.Errorf("%s with the database down: code = %v, want Unavailable", name, code)
+		}
+	}
+	if code, rep := h.health(); code != http.StatusServiceUnavailable || rep.Checks["database"].OK {
+		t.Errorf("readiness with the database down = %d %+v", code, rep)
+	}
+	if err := kit.ProbeLive(ctx, http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness with the database down: %v", err)
+	}
+	proxy.Restore()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		_, err := send(h.grpc, alice, "after-outage", r.GetId(), "hi")
+		return err
+	})
+}
+
+// TestGroupedPostsSeeMembersAddedByAnotherTask: a task's grouped posts read
+// rooms from its cache; a member added through another task (same
+// database) may post at once, and posts notify the new member.
+func TestGroupedPostsSeeMembersAddedByAnotherTask(t *testing.T) {
+	t.Parallel()
+	h1 := start(t, options{})
+	h2 := start(t, options{dbURL: h1.dbURL, nats: h1.nats}) // a second task
+	r := createRoom(t, h1.grpc, alice, bob)
+	if _, err := send(h1.grpc, alice, "", r.GetId(), "fills the cache"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h2.grpc.AddRoomMember(context.Background(), connect.NewRequest(&grpcv1.AddRoomMemberRequest{
+		PrincipalUserId: alice, RoomId: r.GetId(), UserId: "carol",
+	})); err != nil {
+		t.Fatal(err)
+	}
+	// alice is in the cached list, which misses carol: the statement's
+	// member_count check must catch it.
+	m, err := send(h1.grpc, alice, "", r.GetId(), "to everyone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(h1.grpc, "carol", "", r.GetId(), "carol was added elsewhere"); err != nil {
+		t.Errorf("the new member's post through the other task: %v", err)
+	}
+	got := readEvents(t, h1.nats.URL, 3, 10*time.Second)
+	msg, ok := got[m.GetId()]
+	if !ok {
+		t.Fatalf("no event for %s", m.GetId())
+	}
+	var ev natsv1.MessageCreated
+	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ev.GetRecipientUserIds(), ","); got != "bob,carol" {
+		t.Errorf("recipients = %s, want bob,carol", got)
 	}
 }

@@ -39,13 +39,14 @@ var (
 	_ notification.ReadModel  = (*NotificationRepository)(nil)
 )
 
-// NewNotificationRepository returns a repository on db.
-func NewNotificationRepository(db *pg.DB) *NotificationRepository {
-	if db == nil {
-		panic("adapters: nil db")
+// NewNotificationRepository returns a repository on db; abort ends the
+// shared work of grouped stores (the process's shutdown deadline).
+func NewNotificationRepository(db *pg.DB, abort context.Context) *NotificationRepository {
+	if db == nil || abort == nil {
+		panic("adapters: nil dependency")
 	}
 	r := &NotificationRepository{db: db}
-	r.stores = group.New(r.storeGroup, group.Options{Name: "store notifications"})
+	r.stores = group.New(r.storeGroup, group.Options{Name: "store notifications", Abort: abort})
 	return r
 }
 

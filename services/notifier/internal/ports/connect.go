@@ -12,6 +12,7 @@ import (
 
 	grpcv1 "github.com/pivotapp/platform/services/internal/gen/notifier/grpc/v1"
 	"github.com/pivotapp/platform/services/internal/gen/notifier/grpc/v1/grpcv1connect"
+	"github.com/pivotapp/platform/services/kit"
 	"github.com/pivotapp/platform/services/notifier/internal/app"
 	"github.com/pivotapp/platform/services/notifier/internal/app/query"
 	"github.com/pivotapp/platform/services/notifier/internal/domain/notification"
@@ -61,6 +62,8 @@ func toConnectError(err error) error {
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, err)
+	case kit.IsUnavailable(err):
+		return connect.NewError(connect.CodeUnavailable, errors.New("database unavailable"))
 	default:
 		return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 	}

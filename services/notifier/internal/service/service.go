@@ -85,7 +85,7 @@ func Build(ctx context.Context, cfg *Config, p *kit.Process) error {
 	if err != nil {
 		return err
 	}
-	p.OnStop("postgres", func(context.Context) error { db.Close(); return nil })
+	p.OnStop("postgres", db.CloseContext)
 	if err := pg.Migrate(ctx, db.Writer(), adapters.Migrations()...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -95,7 +95,7 @@ func Build(ctx context.Context, cfg *Config, p *kit.Process) error {
 	}
 	p.OnStop("nats", nc.Close)
 
-	repo := adapters.NewNotificationRepository(db)
+	repo := adapters.NewNotificationRepository(db, p.Abort())
 	application := app.Application{
 		Commands: app.Commands{Notify: command.NewNotifyHandler(repo, p.Logger)},
 		Queries:  app.Queries{ListNotifications: query.NewListNotificationsHandler(repo)},

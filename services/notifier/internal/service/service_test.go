@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,7 @@ type harness struct {
 	js     jetstream.JetStream
 	cfg    service.Config
 	client grpcv1connect.NotifierServiceClient
+	url    string
 }
 
 // start runs notifier against a stream shaped like messenger's, declared
@@ -70,8 +73,8 @@ func start(t *testing.T, overrides ...string) *harness {
 	if err := service.Build(context.Background(), &h.cfg, p); err != nil {
 		t.Fatal(err)
 	}
-	url, _ := testenv.Serve(t, p)
-	h.client = grpcv1connect.NewNotifierServiceClient(testenv.HTTPClient(), url, connect.WithGRPC())
+	h.url, _ = testenv.Serve(t, p)
+	h.client = grpcv1connect.NewNotifierServiceClient(testenv.HTTPClient(), h.url, connect.WithGRPC())
 	return h
 }
 
@@ -282,4 +285,49 @@ func (h *harness) delivered(t *testing.T) uint64 {
 		t.Fatal(err)
 	}
 	return info.Delivered.Consumer
+}
+
+// TestNATSOutageKeepsLiveness: with NATS down, readiness reports it while
+// liveness (the container health check) keeps passing, and events
+// published once NATS is back are processed.
+func TestNATSOutageKeepsLiveness(t *testing.T) {
+	t.Parallel()
+	h := start(t)
+	ready := func() (int, kit.HealthReport) {
+		t.Helper()
+		resp, err := http.Get(h.url + kit.ReadyPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var rep kit.HealthReport
+		if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, rep
+	}
+	h.nats.Stop()
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if code, rep := ready(); code != http.StatusServiceUnavailable || rep.Checks["nats"].OK {
+			return fmt.Errorf("readiness = %d %+v, want 503 with nats failing", code, rep)
+		}
+		return nil
+	})
+	if err := kit.ProbeLive(context.Background(), http.DefaultClient, h.url); err != nil {
+		t.Errorf("liveness during the NATS outage: %v", err)
+	}
+	h.nats.Restart()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if code, rep := ready(); code != http.StatusOK {
+			return fmt.Errorf("readiness = %d %+v after NATS came back", code, rep)
+		}
+		return nil
+	})
+	h.publish(t, "messenger.v1.message.created", "after-outage", marshal(t, messageCreated("bob")))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := query(t, h.dbURL, `SELECT count(*) FROM processed_events`); n != 1 {
+			return fmt.Errorf("processed events = %d, want 1", n)
+		}
+		return nil
+	})
 }

@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"strings"
 
 	"github.com/pivotapp/platform/services/messenger/internal/domain/room"
 )
@@ -32,7 +31,7 @@ func (h CreateRoomHandler) Handle(ctx context.Context, cmd CreateRoom) (*room.Ro
 	if err := room.ValidateUserID("principal_user_id", cmd.Principal); err != nil {
 		return nil, err
 	}
-	idem := idempotency(cmd.Principal, cmd.IdempotencyKey, "CreateRoom", cmd.Name, strings.Join(cmd.MemberIDs, ","))
+	idem := idempotency(cmd.Principal, cmd.IdempotencyKey, "CreateRoom", append([]string{cmd.Name}, list(cmd.MemberIDs)...)...)
 	return h.repo.Create(ctx, idem, func() (*room.Room, error) {
 		return room.NewRoom(cmd.Name, cmd.Principal, cmd.MemberIDs, h.now())
 	})

@@ -131,7 +131,7 @@ func NewRoom(name, creator string, members []string, now time.Time) (*Room, erro
 	if len(all) > MaxMembers {
 		return nil, invalid("member_user_ids", "a room has at most %d members", MaxMembers)
 	}
-	r := &Room{ID: uuid.NewString(), Name: name, CreatedBy: creator, CreatedAt: now.UTC(), members: all}
+	r := &Room{ID: uuid.NewString(), Name: name, CreatedBy: creator, CreatedAt: Stamp(now), members: all}
 	r.events = append(r.events, RoomCreated{
 		ID: uuid.NewString(), At: r.CreatedAt, RoomID: r.ID, Name: r.Name, CreatedBy: creator, Members: slices.Clone(all),
 	})
@@ -174,7 +174,7 @@ func (r *Room) AddMember(actor, userID string, now time.Time) (added bool, err e
 	}
 	r.members = append(r.members, userID)
 	r.events = append(r.events, MemberAdded{
-		ID: uuid.NewString(), At: now.UTC(), RoomID: r.ID, RoomName: r.Name, UserID: userID, AddedBy: actor,
+		ID: uuid.NewString(), At: Stamp(now), RoomID: r.ID, RoomName: r.Name, UserID: userID, AddedBy: actor,
 	})
 	return true, nil
 }
@@ -187,7 +187,7 @@ func (r *Room) Post(sender, body string, now time.Time) (*Message, error) {
 	if err := ValidateBody(body); err != nil {
 		return nil, err
 	}
-	m := &Message{ID: uuid.NewString(), RoomID: r.ID, SenderID: sender, Body: body, CreatedAt: now.UTC()}
+	m := &Message{ID: uuid.NewString(), RoomID: r.ID, SenderID: sender, Body: body, CreatedAt: Stamp(now)}
 	recipients := make([]string, 0, len(r.members)-1)
 	for _, u := range r.members {
 		if u != sender {
@@ -197,6 +197,12 @@ func (r *Room) Post(sender, body string, now time.Time) (*Message, error) {
 	r.events = append(r.events, MessagePosted{ID: uuid.NewString(), At: m.CreatedAt, Message: *m, RoomName: r.Name, Recipients: recipients})
 	return m, nil
 }
+
+// Stamp is the time messenger records for something happening at now: UTC,
+// to the microsecond, which is what storage keeps. A response built from
+// the fresh value and one rebuilt from storage (an idempotent replay) are
+// then the same.
+func Stamp(now time.Time) time.Time { return now.UTC().Truncate(time.Microsecond) }
 
 // PopEvents returns the events recorded since the last call and forgets them.
 func (r *Room) PopEvents() []Event {
