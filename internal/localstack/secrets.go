@@ -17,9 +17,7 @@ func PutSecret(ctx context.Context, e Endpoints, account, name, value string) er
 	if !awsx.IsAccountID(account) {
 		return fmt.Errorf("account %q is not a 12-digit AWS account ID", account)
 	}
-	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
-		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})
-	cfg, err := s.For(ctx, awsx.Target{})
+	cfg, err := accountConfig(ctx, e, account)
 	if err != nil {
 		return err
 	}
@@ -34,9 +32,7 @@ func PutSecret(ctx context.Context, e Endpoints, account, name, value string) er
 
 // GetSecret reads a SecureString parameter of one of the stack's accounts.
 func GetSecret(ctx context.Context, e Endpoints, account, name string) (string, error) {
-	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
-		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})
-	cfg, err := s.For(ctx, awsx.Target{})
+	cfg, err := accountConfig(ctx, e, account)
 	if err != nil {
 		return "", err
 	}
@@ -45,4 +41,11 @@ func GetSecret(ctx context.Context, e Endpoints, account, name string) (string, 
 		return "", fmt.Errorf("get parameter %s: %w", name, err)
 	}
 	return aws.ToString(out.Parameter.Value), nil
+}
+
+// accountConfig acts in one of the stack's accounts, by assume-role.
+func accountConfig(ctx context.Context, e Endpoints, account string) (aws.Config, error) {
+	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
+		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})
+	return s.For(ctx, awsx.Target{})
 }
