@@ -56,15 +56,15 @@ type Stack struct {
 	// use (the runtime's proxy in front of moto, or moto itself).
 	ECS   *ecsrt.Runtime
 	Proxy *ecsrt.Proxy
-	NATS *NATS
+	NATS  *NATS
 	// NATSProd is production's NATS system: staging and production never
 	// share one, so the demo's two environments do not either.
-	NATSProd   *NATS
+	NATSProd *NATS
 	// The platform user's passwords of NATS and NATSProd.
 	NATSPassword, NATSProdPassword string
-	Postgres   *Postgres
-	Cloudflare *cfemu.Server
-	Zones      map[string]string // zone name -> ID
+	Postgres                       *Postgres
+	Cloudflare                     *cfemu.Server
+	Zones                          map[string]string // zone name -> ID
 }
 
 // Start brings every component up; on failure it stops what it started.
@@ -156,8 +156,8 @@ func (s *Stack) Stop() {
 
 // Endpoints is what clients need to reach the stack; pivotctl persists it.
 type Endpoints struct {
-	AWS              string            `json:"aws"`
-	Moto             string            `json:"moto,omitempty"` // moto itself, behind AWS
+	AWS  string `json:"aws"`
+	Moto string `json:"moto,omitempty"` // moto itself, behind AWS
 
 	NATS             string            `json:"nats"`
 	NATSProd         string            `json:"nats_prod"`
