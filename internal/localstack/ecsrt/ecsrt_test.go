@@ -106,6 +106,30 @@ type svcOpts struct {
 func (e *env) service(t *testing.T, o svcOpts) {
 	t.Helper()
 	ctx := context.Background()
+	tdARN := e.register(t, o)
+	in := &ecs.CreateServiceInput{
+		Cluster: aws.String("test"), ServiceName: aws.String(o.name), TaskDefinition: aws.String(tdARN),
+		DesiredCount: aws.Int32(o.count),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+		},
+	}
+	if o.namespace != "" {
+		sc := &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String(o.namespace)}
+		if o.alias != "" {
+			sc.Services = []ecstypes.ServiceConnectService{{PortName: aws.String("otlp-http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(4318), DnsName: aws.String(o.alias)}}}}
+		}
+		in.ServiceConnectConfiguration = sc
+	}
+	if _, err := e.ecs.CreateService(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// register registers a revision of o's task definition.
+func (e *env) register(t *testing.T, o svcOpts) string {
+	t.Helper()
+	ctx := context.Background()
 	c := ecstypes.ContainerDefinition{
 		Name: aws.String("app"), Image: aws.String(o.image), Essential: aws.Bool(true), Memory: aws.Int32(128),
 		PortMappings: []ecstypes.PortMapping{{Name: aws.String("otlp-http"), ContainerPort: aws.Int32(4318)}},
@@ -123,23 +147,7 @@ func (e *env) service(t *testing.T, o svcOpts) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &ecs.CreateServiceInput{
-		Cluster: aws.String("test"), ServiceName: aws.String(o.name), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
-		DesiredCount: aws.Int32(o.count),
-		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
-			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
-		},
-	}
-	if o.namespace != "" {
-		sc := &ecstypes.ServiceConnectConfiguration{Enabled: true, Namespace: aws.String(o.namespace)}
-		if o.alias != "" {
-			sc.Services = []ecstypes.ServiceConnectService{{PortName: aws.String("otlp-http"), ClientAliases: []ecstypes.ServiceConnectClientAlias{{Port: aws.Int32(4318), DnsName: aws.String(o.alias)}}}}
-		}
-		in.ServiceConnectConfiguration = sc
-	}
-	if _, err := e.ecs.CreateService(ctx, in); err != nil {
-		t.Fatal(err)
-	}
+	return aws.ToString(td.TaskDefinition.TaskDefinitionArn)
 }
 
 // waitFor polls DescribeServices through the proxy until ok.
@@ -257,6 +265,28 @@ func TestRunsServicesAsProcesses(t *testing.T) {
 		if r := e.stoppedReasons(t, "unknown"); !contains(r, "CannotPullContainerError") {
 			t.Errorf("stopped reasons = %q, want CannotPullContainerError", r)
 		}
+	})
+
+	t.Run("circuit breaker rolls back", func(t *testing.T) {
+		before := e.waitFor(t, "sink", 10*time.Second, steady(2))
+		// A revision whose secret the role may not read cannot start.
+		bad := svcOpts{name: "sink", image: collector, role: role, secrets: map[string]string{"TOKEN": paramARN("/other/TOKEN")}}
+		td := e.register(t, bad)
+		if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("test"), Service: aws.String("sink"), TaskDefinition: aws.String(td)}); err != nil {
+			t.Fatal(err)
+		}
+		after := e.waitFor(t, "sink", 90*time.Second, func(s ecstypes.Service) bool {
+			for _, d := range s.Deployments {
+				if aws.ToString(d.Status) != "PRIMARY" && d.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+					return aws.ToString(s.TaskDefinition) == aws.ToString(before.TaskDefinition)
+				}
+			}
+			return false
+		})
+		if after.RunningCount < 2 {
+			t.Errorf("running = %d during the rollback, want the old tasks kept serving", after.RunningCount)
+		}
+		e.waitFor(t, "sink", 90*time.Second, steady(2))
 	})
 
 	t.Run("scale and delete", func(t *testing.T) {

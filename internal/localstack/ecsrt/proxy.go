@@ -88,6 +88,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case "CreateService", "UpdateService", "DeleteService", "DescribeServices":
 		p.relay(w, req, op, body)
 		return
+	case "ListServiceDeployments", "DescribeServiceDeployments":
+		// Moto answers operations it lacks with a bare 500, which clients
+		// retry as a server fault; say plainly that the local stack has
+		// no such operation, as an endpoint without it does.
+		writeJSON(w, http.StatusBadRequest, ecsError("UnknownOperationException", op+" is not implemented by the local stack; follow the service's deployments instead"))
+		return
 	}
 	p.rp.ServeHTTP(w, req)
 }

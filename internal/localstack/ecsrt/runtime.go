@@ -104,6 +104,9 @@ type deployment struct {
 	// completed is set once the deployment reached steady state: the
 	// circuit breaker rolls back to the last completed one.
 	completed bool
+	// rollback marks a deployment the circuit breaker started; when it
+	// fails too, ECS does not roll back again.
+	rollback bool
 }
 
 // serviceConnect is the part of a service's Service Connect configuration
@@ -403,7 +406,7 @@ func (r *Runtime) schedule() {
 				}
 			}
 		}
-		kept := s.deployments[:1]
+		kept := []*deployment{s.deployments[0]} // a new array: s.deployments is still read below
 		for _, d := range s.deployments[1:] {
 			if len(byDep[d]) > 0 {
 				kept = append(kept, d)
@@ -440,7 +443,7 @@ func (r *Runtime) circuitBreaker(s *service, d *deployment) {
 	d.rollout = ecstypes.DeploymentRolloutStateFailed
 	d.reason = "ECS deployment circuit breaker: tasks failed to start."
 	d.updatedAt = time.Now()
-	if !s.dc.DeploymentCircuitBreaker.Rollback {
+	if !s.dc.DeploymentCircuitBreaker.Rollback || d.rollback {
 		return
 	}
 	var prev *deployment
@@ -455,14 +458,16 @@ func (r *Runtime) circuitBreaker(s *service, d *deployment) {
 	}
 	d.reason += " Rolling back to " + prev.taskDef
 	// The service itself returns to the previous revision, as ECS's
-	// rollback does; moto learns it from the runtime.
-	go r.rollback(s.account, s.region, s.cluster, s.name, prev.taskDef)
+	// rollback does; moto learns it from the runtime. The call is made
+	// holding the runtime's lock, so no poll of moto in between reads the
+	// failed revision back as news.
+	r.rollback(s.account, s.region, s.cluster, s.name, prev.taskDef)
 	now := time.Now()
 	s.taskDef = prev.taskDef
 	s.updatedAt = now
 	s.deployments = append([]*deployment{{
 		id: "ecs-svc/" + strings.ReplaceAll(uuid.NewString(), "-", "")[:19], taskDef: prev.taskDef, desired: d.desired,
-		createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress,
+		createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, rollback: true,
 	}}, s.deployments...)
 }
 
