@@ -736,16 +736,3 @@ func tenantStringMap(m types.Map) map[string]string {
 	}
 	return out
 }
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
-	return out
-}

@@ -111,17 +111,7 @@ func TestAccTenantDeployment_converges(t *testing.T) {
 							containers[i].Environment = append(containers[i].Environment, ecstypes.KeyValuePair{Name: aws.String("HOTFIX"), Value: aws.String("1")})
 						}
 					}
-					reg, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-						Family: td.Family, ContainerDefinitions: containers, Cpu: td.Cpu, Memory: td.Memory, NetworkMode: td.NetworkMode,
-						RequiresCompatibilities: td.RequiresCompatibilities, RuntimePlatform: td.RuntimePlatform,
-						TaskRoleArn: td.TaskRoleArn, ExecutionRoleArn: td.ExecutionRoleArn,
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("acme"), Service: aws.String("notifier"), TaskDefinition: reg.TaskDefinition.TaskDefinitionArn}); err != nil {
-						t.Fatal(err)
-					}
+					setRevision(t, acme, td, containers, "notifier")
 				},
 				Config: testAccTenantConfigWith(platform, account, debug),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -137,6 +127,30 @@ func TestAccTenantDeployment_converges(t *testing.T) {
 					return nil
 				},
 			},
+			// A hand-made revision with a sidecar no attribute can show: the
+			// plan still updates the tenant, and the apply removes it.
+			{
+				PreConfig: func() {
+					_, td := liveService(t, acme, "acme", "messenger")
+					containers := append(td.ContainerDefinitions, ecstypes.ContainerDefinition{
+						Name: aws.String("sidecar"), Image: aws.String("public.ecr.aws/docker/library/busybox:stable"), Essential: aws.Bool(false),
+					})
+					setRevision(t, acme, td, containers, "messenger")
+				},
+				Config: testAccTenantConfigWith(platform, account, debug),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("pivot_tenant_deployment.acme", plancheck.ResourceActionUpdate),
+				}},
+				Check: func(*terraform.State) error {
+					_, td := liveService(t, acme, "acme", "messenger")
+					for _, c := range td.ContainerDefinitions {
+						if aws.ToString(c.Name) == "sidecar" {
+							return fmt.Errorf("messenger still runs the hand-made revision %s", aws.ToString(td.TaskDefinitionArn))
+						}
+					}
+					return nil
+				},
+			},
 			{
 				Config: testAccTenantConfigWith(platform, account, debug),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
@@ -145,6 +159,25 @@ func TestAccTenantDeployment_converges(t *testing.T) {
 			},
 		},
 	})
+}
+
+// setRevision registers a copy of td with containers and sets it on the
+// service, as someone with console access would.
+func setRevision(t *testing.T, a acctest.AWS, td *ecstypes.TaskDefinition, containers []ecstypes.ContainerDefinition, service string) {
+	t.Helper()
+	ctx := context.Background()
+	client := ecs.NewFromConfig(a.Config(t))
+	reg, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: td.Family, ContainerDefinitions: containers, Cpu: td.Cpu, Memory: td.Memory, NetworkMode: td.NetworkMode,
+		RequiresCompatibilities: td.RequiresCompatibilities, RuntimePlatform: td.RuntimePlatform,
+		TaskRoleArn: td.TaskRoleArn, ExecutionRoleArn: td.ExecutionRoleArn,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("acme"), Service: aws.String(service), TaskDefinition: reg.TaskDefinition.TaskDefinitionArn}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A tenant whose service reads a secret that its account does not hold is

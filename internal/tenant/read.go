@@ -23,7 +23,8 @@ type Observed struct {
 	Tags map[string]string
 	// Services is every setting of each running service, as a Service.
 	Services map[string]Service
-	// Records is each running service's revision and roles.
+	// Records is the revision and roles of each running service that
+	// Services describes fully.
 	Records map[string]Record
 	// Unmanaged names the services running settings a Service cannot
 	// express (say, a revision registered out of band with an extra
@@ -83,13 +84,15 @@ func Read(ctx context.Context, cfg aws.Config, envName string, prior Prior) (Obs
 				svc := ServiceOf(d.Spec, prior.Services[name].Contract)
 				obs.Tags[name] = d.Spec.Image.Tag
 				obs.Services[name] = svc
-				obs.Records[name] = recordOf(d)
 				// What a Service cannot say would be lost between this read
-				// and the plan: remember that a deploy is due.
+				// and the plan: remember that a deploy is due, and keep no
+				// record, so the apply reads the revision back and sees it.
 				back := serviceSpec(svc, d.Spec.Image.Tag, envName, env)
 				back.Namespace, back.Network, back.Tracing = d.Spec.Namespace, d.Spec.Network, d.Spec.Tracing
 				if d.Unmanaged || len(ecsdeploy.Changes(back, *d)) > 0 {
 					obs.Unmanaged[name] = true
+				} else {
+					obs.Records[name] = recordOf(d)
 				}
 			}
 		})

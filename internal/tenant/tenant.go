@@ -88,10 +88,6 @@ type Result struct {
 	// Deployed is the tag each service now runs; a service whose
 	// deployment failed keeps the tag it had before (absent if it never ran).
 	Deployed map[string]string
-	// Services is what each service now runs: the spec for those deployed or
-	// unchanged, the prior one for those that failed (absent if it never
-	// ran).
-	Services map[string]Service
 	// Records holds each service known to run what Services says; a failed
 	// service has none, so the next refresh reads its revision back.
 	Records map[string]Record
@@ -129,12 +125,9 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	res := Result{Deployed: map[string]string{}, Failed: map[string]error{}, Services: map[string]Service{}, Records: map[string]Record{}}
+	res := Result{Deployed: map[string]string{}, Failed: map[string]error{}, Records: map[string]Record{}}
 	for k, v := range prior.Tags {
 		res.Deployed[k] = v
-		if svc, ok := prior.Services[k]; ok {
-			res.Services[k] = svc
-		}
 	}
 	if err := spec.Validate(); err != nil {
 		return res, err
@@ -168,7 +161,6 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress
 				progress("service steady", "tenant", spec.Tenant, "service", svc.Name, "tag", tag, "changed", strings.Join(changed, ", "))
 			}
 			res.Deployed[svc.Name] = tag
-			res.Services[svc.Name] = svc
 			res.Records[svc.Name] = recordOf(d)
 		})
 	}
@@ -188,7 +180,6 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress
 			continue
 		}
 		delete(res.Deployed, name)
-		delete(res.Services, name)
 	}
 	return res, res.Err()
 }
