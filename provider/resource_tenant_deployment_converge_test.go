@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -208,6 +209,17 @@ func TestAccTenantDeployment_missingSecretRefusedAtPlan(t *testing.T) {
 				Check: func(*terraform.State) error {
 					return expectTags(t, acme, "acme", map[string]string{"messenger": "aaa111", "notifier": "aaa111"})
 				},
+			},
+			// The same check guards updates: a secret deleted in the
+			// tenant's account stops the next plan.
+			{
+				PreConfig: func() {
+					if _, err := ssm.NewFromConfig(acme.Config(t)).DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String("/acme/messenger/JWT_KEY")}); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:      testAccTenantConfigWith(platform, account, strings.Replace(withSecret, `"info"`, `"debug"`, 1)),
+				ExpectError: acctest.ErrorText("Secret Parameter Not Found", "Tenant acme", "/acme/messenger/JWT_KEY"),
 			},
 		},
 	})
