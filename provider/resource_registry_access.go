@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -18,7 +20,10 @@ import (
 	"github.com/pivotapp/platform/internal/registry"
 )
 
-var _ resource.ResourceWithConfigure = &registryAccessResource{}
+var (
+	_ resource.ResourceWithConfigure   = &registryAccessResource{}
+	_ resource.ResourceWithImportState = &registryAccessResource{}
+)
 
 func init() { registerResource(NewRegistryAccessResource) }
 
@@ -153,6 +158,16 @@ func (r *registryAccessResource) Read(ctx context.Context, req resource.ReadRequ
 		resp.Diagnostics.AddError("Unable To Read Registry Access", err.Error())
 		return
 	}
+	if state.AccountIDs == nil {
+		// An import names only the repositories: the first one that
+		// exists says which accounts are granted.
+		for _, repo := range state.Repositories {
+			if have, ok := grants[repo]; ok {
+				state.AccountIDs = append([]string{}, have...)
+				break
+			}
+		}
+	}
 	// A repository that no longer grants exactly the accounts (or is gone)
 	// leaves the set, so the plan shows it to be granted again.
 	want := slices.Sorted(slices.Values(state.AccountIDs))
@@ -180,4 +195,17 @@ func (r *registryAccessResource) Delete(ctx context.Context, req resource.Delete
 	if err != nil {
 		resp.Diagnostics.AddError("Unable To Revoke Registry Access", err.Error())
 	}
+}
+
+func (r *registryAccessResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	repos := strings.Split(req.ID, ",")
+	for _, repo := range repos {
+		if !ecrRepositoryRe.MatchString(repo) {
+			resp.Diagnostics.AddError("Unexpected Import Identifier",
+				fmt.Sprintf("Expected repository names separated by commas (e.g. pivot/messenger,pivot/notifier), got %q.", req.ID))
+			return
+		}
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), registryAccessID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("repositories"), repos)...)
 }

@@ -132,6 +132,12 @@ func TestAccRegistryAccess_tenantAccounts(t *testing.T) {
 				}},
 				Check: func(*terraform.State) error { return expectGrants(t, registryAcct, acme, globex, initech) },
 			},
+			{
+				ResourceName:      "pivot_registry_access.tenants",
+				ImportState:       true,
+				ImportStateId:     "pivot/messenger,pivot/notifier",
+				ImportStateVerify: true,
+			},
 		},
 	})
 }
