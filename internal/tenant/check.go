@@ -52,6 +52,11 @@ func Check(ctx context.Context, cfg aws.Config, spec Spec, envExists bool) ([]Pr
 				return
 			}
 			for _, f := range found {
+				if f.Field == "cluster" {
+					// The deployment owns its environment: a refresh would
+					// have planned it anew, so only a stale plan gets here.
+					f.Detail = fmt.Sprintf("The environment's ECS cluster %s is gone from the tenant's account. Plan with refresh (no -refresh=false) to create the environment again.", cluster)
+				}
 				problems = append(problems, Problem{Service: svc.Name, FieldError: f})
 			}
 		})
