@@ -149,7 +149,10 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			d, changed, err := converge(ctx, client, want, priorDeployed(prior, svc.Name, spec.Environment.Name, env))
+			deploying := func(changed []string) {
+				progress("deploying service", "tenant", spec.Tenant, "service", svc.Name, "from", prior.Tags[svc.Name], "to", tag, "changed", strings.Join(changed, ", "))
+			}
+			d, changed, err := converge(ctx, client, want, priorDeployed(prior, svc.Name, spec.Environment.Name, env), deploying)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -185,10 +188,11 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress
 }
 
 // converge reads the service and deploys want over it when anything
-// differs, reporting what did. prior is what the state says runs (nil when
-// the service is new to the state: then whatever an interrupted apply left
-// is adopted).
-func converge(ctx context.Context, client *ecsdeploy.Client, want ecsdeploy.Spec, prior *ecsdeploy.Deployed) (*ecsdeploy.Deployed, []string, error) {
+// differs, reporting what did (to deploying first, since a deployment
+// waits minutes for steady state). prior is what the state says runs (nil
+// when the service is new to the state: then whatever an interrupted apply
+// left is adopted).
+func converge(ctx context.Context, client *ecsdeploy.Client, want ecsdeploy.Spec, prior *ecsdeploy.Deployed, deploying func([]string)) (*ecsdeploy.Deployed, []string, error) {
 	var live *ecsdeploy.Deployed
 	var err error
 	if prior != nil {
@@ -205,6 +209,7 @@ func converge(ctx context.Context, client *ecsdeploy.Client, want ecsdeploy.Spec
 			return live, nil, nil
 		}
 	}
+	deploying(changed)
 	d, err := client.Deploy(ctx, want, live)
 	if err != nil {
 		return nil, nil, err
