@@ -890,8 +890,7 @@ func svcSameTaskDefinition(plan, prior ecsdeploy.Spec, state serviceModel) bool 
 	if state.TaskDefinitionARN.ValueString() == "" {
 		return false
 	}
-	res := ecsdeploy.Resolved{Region: "region", AccountID: "000000000000", TaskRoleARN: state.TaskRoleARN.ValueString(), ExecutionRoleARN: state.ExecutionRoleARN.ValueString()}
-	return ecsdeploy.CanonicalInput(plan.TaskDefinitionInput(res)) == ecsdeploy.CanonicalInput(prior.TaskDefinitionInput(res))
+	return ecsdeploy.SameTaskDefinitionSpec(plan, prior, state.TaskRoleARN.ValueString(), state.ExecutionRoleARN.ValueString())
 }
 
 func svcID(cluster, name string) string { return cluster + "/" + name }

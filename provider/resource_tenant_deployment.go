@@ -2,15 +2,19 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -56,8 +60,12 @@ func (r *tenantDeploymentResource) Schema(_ context.Context, _ resource.SchemaRe
 		MarkdownDescription: "A single-tenant private deployment: the whole stack (an environment and every service at a " +
 			"release) inside the tenant's own AWS account, reached by assuming `role_arn`. Because the account is an " +
 			"attribute and not provider configuration, tenants are data: `for_each` over a tenants map, and adding a " +
-			"tenant is one entry.\n\nA failing service does not stop the others: state records the tag each service " +
-			"actually runs, so the next plan retries exactly what failed. Destroying requires `deletion_protection = false`.",
+			"tenant is one entry.\n\nEvery setting of every service converges, not only its tag: a change of env, secrets, size, " +
+			"ports, count or health check is deployed, and a change made out of band in the tenant's account shows in the next " +
+			"plan. Plans check, in the tenant's account, that every secret parameter exists (and, with `required_env` or " +
+			"`env_schema_json`, that every variable a service needs is set), on create as on update, so a tenant that cannot " +
+			"start is refused before anything is created.\n\nA failing service does not stop the others: state records what each " +
+			"service actually runs, so the next plan retries exactly what failed. Destroying requires `deletion_protection = false`.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The tenant name.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -95,6 +103,10 @@ func (r *tenantDeploymentResource) Schema(_ context.Context, _ resource.SchemaRe
 					"health_check_path": schema.StringAttribute{Optional: true, MarkdownDescription: "Path of the HTTP health check on the first port. Default `/health`."},
 					"health_check_command": schema.ListAttribute{Optional: true, ElementType: types.StringType,
 						MarkdownDescription: "Container health check command, e.g. `[\"CMD\", \"/app\", \"--health-check\"]` for images without curl. Overrides the HTTP check."},
+					"required_env": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "Variables the service needs. The plan fails when one comes from none of `env`, `secrets` or the platform's injected variables."},
+					"env_schema_json": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "The service binary's env contract, the output of `<binary> --print-env-schema`. Required variables are checked like `required_env`; a variable marked secret but set in `env` is a warning."},
 				}},
 			},
 			"images": schema.MapAttribute{Required: true, ElementType: types.StringType,
@@ -142,11 +154,20 @@ func (r *tenantDeploymentResource) ValidateConfig(ctx context.Context, req resou
 	if d := m.Services.ElementsAs(ctx, &services, false); d.HasError() {
 		return
 	}
+	contracts := tenant.Spec{Environment: environment.Spec{Name: m.Name.ValueString()}, Images: tenantStringMap(m.Images)}
 	for name, s := range services {
 		if s.ImageRepository.IsUnknown() || s.CPU.IsUnknown() || s.Memory.IsUnknown() {
 			continue
 		}
-		svc := tenantService(name, s)
+		svc, err := tenantService(name, s)
+		if err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("services").AtMapKey(name).AtName("env_schema_json"), "Invalid Env Schema",
+				fmt.Sprintf("Service %s: %s. Paste the output of `<binary> --print-env-schema`, e.g. with file().", name, err))
+			continue
+		}
+		if !s.EnvSchemaJSON.IsUnknown() {
+			contracts.Services = append(contracts.Services, svc)
+		}
 		spec := ecsdeploy.Spec{Name: name, Environment: "validate", Cluster: "validate", Namespace: "validate",
 			Image: ecsdeploy.Image{Repository: svc.ImageRepository, Tag: "validate"}, CPU: svc.CPU, Memory: svc.Memory,
 			Ports: svc.Ports, DesiredCount: svc.DesiredCount, Env: svc.Env, Secrets: svc.Secrets, HealthCheck: svc.HealthCheck,
@@ -160,19 +181,73 @@ func (r *tenantDeploymentResource) ValidateConfig(ctx context.Context, req resou
 				fmt.Sprintf("Service %s: %s", name, fe.Error()))
 		}
 	}
+	if known(m.Name) {
+		addTenantProblems(&resp.Diagnostics, m.Name.ValueString(), tenant.CheckContracts(contracts))
+	}
 }
 
-// ModifyPlan spells out, per tenant, which services change version: the
-// plan's map diff shows it too, but a one-line summary reads better across
-// twenty tenants.
+// ModifyPlan checks, in the tenant's account, what the services depend on,
+// on create as on update: a missing secret would otherwise surface only
+// after the whole environment was created and the resource tainted. It
+// also spells out, per tenant, which services change version (the map diff
+// shows it too, but a one-line summary reads better across twenty tenants).
 func (r *tenantDeploymentResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+	// Plan does not need to be modified when the resource is being destroyed.
+	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan, state tenantDeploymentModel
+	var plan tenantDeploymentModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() || plan.Images.IsUnknown() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	if !creating {
+		var state tenantDeploymentModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		summariseVersions(ctx, plan, state, &resp.Diagnostics)
+		unmanaged, d := req.Private.GetKey(ctx, tenantUnmanagedKey)
+		resp.Diagnostics.Append(d...)
+		if len(unmanaged) > 0 {
+			// Refresh found settings no attribute shows (a revision set by
+			// hand, say): an apply must deploy over them.
+			plan.Deployed = types.MapUnknown(types.StringType)
+			resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		}
+	}
+	// The checks need the API and a known configuration; without them the
+	// plan carries on and apply checks instead.
+	if resp.Diagnostics.HasError() || r.data == nil || !known(plan.Name) || !known(plan.RoleARN) ||
+		plan.Region.IsUnknown() || plan.ExternalID.IsUnknown() || !svcFullyKnown(plan.Services) || !svcFullyKnown(plan.Images) {
+		return
+	}
+	name := plan.Name.ValueString()
+	cfg, err := r.data.AWS(ctx, plan.target())
+	if err != nil {
+		// One tenant's broken role must not stop the plan of every other
+		// tenant; its apply fails on its own.
+		resp.Diagnostics.AddWarning("Tenant "+name+" Not Checked",
+			fmt.Sprintf("Could not assume %s: %v. The secrets of tenant %s are checked when it is applied.", plan.RoleARN.ValueString(), err, name))
+		return
+	}
+	spec, d := plan.spec(ctx)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	problems, err := tenant.Check(ctx, cfg, spec, !creating)
+	if err != nil {
+		resp.Diagnostics.AddError("Unable To Check Tenant "+name, fmt.Sprintf("Checking the secrets of tenant %s failed: %s", name, err))
+		return
+	}
+	addTenantProblems(&resp.Diagnostics, name, problems)
+}
+
+func summariseVersions(ctx context.Context, plan, state tenantDeploymentModel, diags *diag.Diagnostics) {
+	if plan.Images.IsUnknown() {
 		return
 	}
 	changes := release.Diff(tenantStringMap(state.Deployed), tenantStringMap(plan.Images))
@@ -191,8 +266,26 @@ func (r *tenantDeploymentResource) ModifyPlan(ctx context.Context, req resource.
 		}
 	}
 	tflog.Info(ctx, "tenant release changes", map[string]any{"tenant": plan.Name.ValueString(), "changes": parts})
-	resp.Diagnostics.AddWarning("Tenant "+plan.Name.ValueString()+" Changes Version",
+	diags.AddWarning("Tenant "+plan.Name.ValueString()+" Changes Version",
 		fmt.Sprintf("Tenant %s: %s.", plan.Name.ValueString(), strings.Join(parts, "; ")))
+}
+
+// addTenantProblems reports each problem on the service attribute it is
+// about.
+func addTenantProblems(diags *diag.Diagnostics, name string, problems []tenant.Problem) {
+	for _, p := range problems {
+		at := path.Root("services").AtMapKey(p.Service)
+		switch p.Field {
+		case "secrets", "env", "required_env", "env_schema_json":
+			at = at.AtName(p.Field)
+		}
+		detail := fmt.Sprintf("Tenant %s: %s", name, p.Detail)
+		if p.Warning {
+			diags.AddAttributeWarning(at, p.Summary, detail)
+		} else {
+			diags.AddAttributeError(at, p.Summary, detail)
+		}
+	}
 }
 
 func (r *tenantDeploymentResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
@@ -205,11 +298,12 @@ func (r *tenantDeploymentResource) Create(ctx context.Context, req resource.Crea
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.apply(ctx, &plan, nil, &resp.Diagnostics)
+	records := r.apply(ctx, &plan, nil, nil, &resp.Diagnostics)
 	if plan.ID.IsUnknown() {
 		return // nothing was created
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setTenantRecords(ctx, resp.Private, records)...)
 }
 
 func (r *tenantDeploymentResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -226,14 +320,14 @@ func (r *tenantDeploymentResource) Read(ctx context.Context, req resource.ReadRe
 			fmt.Sprintf("Could not assume %s: %v. The plan uses the last known state of this tenant.", state.RoleARN.ValueString(), err))
 		return
 	}
-	names := make([]string, 0)
-	for n := range state.Services.Elements() {
-		names = append(names, n)
+	records, d := tenantRecords(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
+	prior, d := state.prior(ctx, records)
+	resp.Diagnostics.Append(d...)
+	if resp.Diagnostics.HasError() {
+		return
 	}
-	for n := range state.Deployed.Elements() {
-		names = append(names, n)
-	}
-	obs, err := tenant.Read(ctx, cfg, state.Name.ValueString(), dedupe(names))
+	obs, err := tenant.Read(ctx, cfg, state.Name.ValueString(), prior)
 	if errors.Is(err, tenant.ErrGone) {
 		resp.State.RemoveResource(ctx)
 		return
@@ -246,8 +340,11 @@ func (r *tenantDeploymentResource) Read(ctx context.Context, req resource.ReadRe
 	deployed, diags := types.MapValueFrom(ctx, types.StringType, obs.Tags)
 	resp.Diagnostics.Append(diags...)
 	state.Deployed = deployed
-	// What runs is the release this tenant is at: a service rolled back or
-	// deleted out of band shows as a change of images in the next plan.
+	// What runs is what this tenant is at: a service changed, rolled back or
+	// deleted out of band shows as a change of services or images in the
+	// next plan.
+	state.Services, diags = tenantServicesLike(ctx, state.Services, obs.Services)
+	resp.Diagnostics.Append(diags...)
 	if !state.Images.IsNull() {
 		images := tenantStringMap(state.Images)
 		for n := range images {
@@ -261,6 +358,12 @@ func (r *tenantDeploymentResource) Read(ctx context.Context, req resource.ReadRe
 		resp.Diagnostics.Append(diags...)
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(setTenantRecords(ctx, resp.Private, obs.Records)...)
+	var unmanaged []byte
+	if len(obs.Unmanaged) > 0 {
+		unmanaged, _ = json.Marshal(slices.Sorted(maps.Keys(obs.Unmanaged)))
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, tenantUnmanagedKey, unmanaged)...)
 }
 
 func (r *tenantDeploymentResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -270,9 +373,13 @@ func (r *tenantDeploymentResource) Update(ctx context.Context, req resource.Upda
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	records, d := tenantRecords(ctx, req.Private)
+	resp.Diagnostics.Append(d...)
 	plan.ID, plan.AccountID, plan.ClusterARN = state.ID, state.AccountID, state.ClusterARN
-	r.apply(ctx, &plan, tenantStringMap(state.Deployed), &resp.Diagnostics)
+	records = r.apply(ctx, &plan, &state, records, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(setTenantRecords(ctx, resp.Private, records)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, tenantUnmanagedKey, nil)...)
 }
 
 func (r *tenantDeploymentResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -314,35 +421,41 @@ func (r *tenantDeploymentResource) ImportState(ctx context.Context, req resource
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("managed_nats"), true)...)
 }
 
-// apply deploys the plan and records what actually runs in m, adding one
-// error per failed service.
-func (r *tenantDeploymentResource) apply(ctx context.Context, m *tenantDeploymentModel, prior map[string]string, diags *diag.Diagnostics) {
+// apply deploys the plan over state (nil on create) and records what
+// actually runs in m, adding one error per failed service. It returns the
+// records of the services known to run what m says.
+func (r *tenantDeploymentResource) apply(ctx context.Context, m, state *tenantDeploymentModel, records map[string]tenant.Record, diags *diag.Diagnostics) map[string]tenant.Record {
 	name := m.Name.ValueString()
 	cfg, err := r.data.AWS(ctx, m.target())
 	if err != nil {
 		diags.AddAttributeError(path.Root("role_arn"), "Unable To Reach Tenant Account",
 			fmt.Sprintf("Tenant %s: could not assume %s: %v. Check that the role exists in the tenant's account and trusts the platform's deployer with the right external_id. Other tenants are not affected.", name, m.RoleARN.ValueString(), err))
-		return
+		return records
 	}
 	id, err := r.data.aws.CallerIdentity(ctx, m.target())
 	if err != nil {
 		diags.AddAttributeError(path.Root("role_arn"), "Unable To Reach Tenant Account", fmt.Sprintf("Tenant %s: %v.", name, err))
-		return
+		return records
 	}
 	if want := awsx.AccountOfRoleARN(m.RoleARN.ValueString()); id.AccountID != want {
 		diags.AddAttributeError(path.Root("role_arn"), "Wrong Tenant Account",
 			fmt.Sprintf("Tenant %s: assuming %s acts in account %s, not %s.", name, m.RoleARN.ValueString(), id.AccountID, want))
-		return
+		return records
 	}
 	spec, d := m.spec(ctx)
 	diags.Append(d...)
+	var prior tenant.Prior
+	if state != nil {
+		prior, d = state.prior(ctx, records)
+		diags.Append(d...)
+	}
 	if diags.HasError() {
-		return
+		return records
 	}
 	res, err := tenant.Apply(ctx, cfg, spec, prior, tenantProgress(ctx))
 	if res.Environment.ClusterARN == "" && err != nil {
 		diags.AddError("Unable To Deploy Tenant "+name, err.Error())
-		return
+		return records
 	}
 	m.ID = types.StringValue(name)
 	m.AccountID = types.StringValue(id.AccountID)
@@ -350,8 +463,8 @@ func (r *tenantDeploymentResource) apply(ctx context.Context, m *tenantDeploymen
 	deployed, d := types.MapValueFrom(ctx, types.StringType, res.Deployed)
 	diags.Append(d...)
 	m.Deployed = deployed
-	// Record the release as far as it got, so the next plan retries only
-	// what failed.
+	// Record the release and the services as far as they got, so the next
+	// plan retries only what failed.
 	actual := tenantStringMap(m.Images)
 	for svc := range res.Failed {
 		if tag, ok := res.Deployed[svc]; ok {
@@ -362,6 +475,22 @@ func (r *tenantDeploymentResource) apply(ctx context.Context, m *tenantDeploymen
 	}
 	m.Images, d = types.MapValueFrom(ctx, types.StringType, actual)
 	diags.Append(d...)
+	if len(res.Failed) > 0 {
+		var planned, before map[string]tenantServiceModel
+		diags.Append(m.Services.ElementsAs(ctx, &planned, false)...)
+		if state != nil && !state.Services.IsNull() {
+			diags.Append(state.Services.ElementsAs(ctx, &before, false)...)
+		}
+		for svc := range res.Failed {
+			if b, ok := before[svc]; ok {
+				planned[svc] = b
+			} else {
+				delete(planned, svc)
+			}
+		}
+		m.Services, d = types.MapValueFrom(ctx, tenantServiceType(), planned)
+		diags.Append(d...)
+	}
 	names := make([]string, 0, len(res.Failed))
 	for n := range res.Failed {
 		names = append(names, n)
@@ -371,6 +500,7 @@ func (r *tenantDeploymentResource) apply(ctx context.Context, m *tenantDeploymen
 		diags.AddAttributeError(path.Root("images").AtMapKey(n), "Service Deployment Failed",
 			fmt.Sprintf("Tenant %s, service %s: %v. The other services were deployed; apply again to retry.", name, n, res.Failed[n]))
 	}
+	return res.Records
 }
 
 type tenantDeploymentModel struct {
@@ -398,6 +528,8 @@ type tenantServiceModel struct {
 	Secrets         []string          `tfsdk:"secrets"`
 	HealthCheckPath types.String      `tfsdk:"health_check_path"`
 	HealthCheckCmd  []string          `tfsdk:"health_check_command"`
+	RequiredEnv     []string          `tfsdk:"required_env"`
+	EnvSchemaJSON   types.String      `tfsdk:"env_schema_json"`
 }
 
 type tenantPortModel struct {
@@ -419,18 +551,34 @@ func (m *tenantDeploymentModel) spec(ctx context.Context) (tenant.Spec, diag.Dia
 		Environment: environment.Spec{Name: name, NATS: environment.NATS{Managed: m.ManagedNATS.ValueBool()}},
 		Images:      tenantStringMap(m.Images),
 	}
-	names := make([]string, 0, len(services))
-	for n := range services {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		spec.Services = append(spec.Services, tenantService(n, services[n]))
+	for _, n := range slices.Sorted(maps.Keys(services)) {
+		svc, err := tenantService(n, services[n])
+		if err != nil {
+			diags.AddAttributeError(path.Root("services").AtMapKey(n).AtName("env_schema_json"), "Invalid Env Schema", fmt.Sprintf("Service %s: %s.", n, err))
+		}
+		spec.Services = append(spec.Services, svc)
 	}
 	return spec, diags
 }
 
-func tenantService(name string, s tenantServiceModel) tenant.Service {
+// prior is what the state says the tenant runs.
+func (m *tenantDeploymentModel) prior(ctx context.Context, records map[string]tenant.Record) (tenant.Prior, diag.Diagnostics) {
+	p := tenant.Prior{Services: map[string]tenant.Service{}, Tags: tenantStringMap(m.Deployed), Records: records}
+	var diags diag.Diagnostics
+	if m.Services.IsNull() || m.Services.IsUnknown() {
+		return p, diags
+	}
+	var services map[string]tenantServiceModel
+	diags.Append(m.Services.ElementsAs(ctx, &services, false)...)
+	for n, s := range services {
+		// A contract already in state was valid when it was applied.
+		svc, _ := tenantService(n, s)
+		p.Services[n] = svc
+	}
+	return p, diags
+}
+
+func tenantService(name string, s tenantServiceModel) (tenant.Service, error) {
 	svc := tenant.Service{
 		Name: name, ImageRepository: s.ImageRepository.ValueString(), CPU: int(s.CPU.ValueInt64()), Memory: int(s.Memory.ValueInt64()),
 		DesiredCount: 1, Env: s.Env, Secrets: s.Secrets,
@@ -445,7 +593,125 @@ func tenantService(name string, s tenantServiceModel) tenant.Service {
 		svc.HealthCheck.Path = s.HealthCheckPath.ValueString()
 	}
 	svc.HealthCheck.Command = s.HealthCheckCmd
-	return svc
+	svc.Contract.Required = s.RequiredEnv
+	if js := s.EnvSchemaJSON.ValueString(); js != "" {
+		vars, err := ecsdeploy.ParseEnvSchema(js)
+		if err != nil {
+			return svc, err
+		}
+		svc.Contract.Schema = vars
+	}
+	return svc, nil
+}
+
+// tenantServicesLike is the services attribute for what runs, in prior's
+// shape: a value left unset stays null while what runs is its default.
+// The env contract exists only in configuration and is kept.
+func tenantServicesLike(ctx context.Context, prior types.Map, running map[string]tenant.Service) (types.Map, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	before := map[string]tenantServiceModel{}
+	if !prior.IsNull() && !prior.IsUnknown() {
+		diags.Append(prior.ElementsAs(ctx, &before, false)...)
+	}
+	out := make(map[string]tenantServiceModel, len(running))
+	for name, svc := range running {
+		p, had := before[name]
+		m := tenantServiceModel{
+			ImageRepository: types.StringValue(svc.ImageRepository),
+			CPU:             types.Int64Value(int64(svc.CPU)),
+			Memory:          types.Int64Value(int64(svc.Memory)),
+			DesiredCount:    types.Int64Value(int64(svc.DesiredCount)),
+			Env:             svc.Env,
+			Secrets:         svc.Secrets,
+			HealthCheckPath: types.StringValue(svc.HealthCheck.Path),
+			HealthCheckCmd:  svc.HealthCheck.Command,
+			RequiredEnv:     p.RequiredEnv,
+			EnvSchemaJSON:   p.EnvSchemaJSON,
+		}
+		if !had {
+			m.EnvSchemaJSON = types.StringNull()
+		}
+		if p.DesiredCount.IsNull() && svc.DesiredCount == 1 {
+			m.DesiredCount = types.Int64Null()
+		}
+		if p.HealthCheckPath.IsNull() && (svc.HealthCheck.Path == "" || svc.HealthCheck.Path == ecsdeploy.DefaultHealthPath) {
+			m.HealthCheckPath = types.StringNull()
+		}
+		if len(m.Env) == 0 {
+			m.Env = p.Env
+			if len(p.Env) > 0 {
+				m.Env = nil
+			}
+		}
+		if len(m.Secrets) == 0 {
+			m.Secrets = p.Secrets
+			if len(p.Secrets) > 0 {
+				m.Secrets = nil
+			}
+		}
+		if len(m.HealthCheckCmd) == 0 && len(p.HealthCheckCmd) == 0 {
+			m.HealthCheckCmd = p.HealthCheckCmd
+		}
+		for _, port := range svc.Ports {
+			pm := tenantPortModel{Name: types.StringValue(port.Name), ContainerPort: types.Int64Value(int64(port.ContainerPort)), Protocol: types.StringValue(port.Protocol)}
+			for _, pp := range p.Ports {
+				if pp.Name.ValueString() == port.Name && pp.Protocol.IsNull() && (port.Protocol == "" || port.Protocol == ecsdeploy.DefaultPortProtocol) {
+					pm.Protocol = types.StringNull()
+				}
+			}
+			m.Ports = append(m.Ports, pm)
+		}
+		if len(m.Ports) == 0 && p.Ports != nil {
+			m.Ports = []tenantPortModel{}
+		}
+		out[name] = m
+	}
+	v, d := types.MapValueFrom(ctx, tenantServiceType(), out)
+	diags.Append(d...)
+	return v, diags
+}
+
+// tenantServiceType is the element type of the services attribute.
+func tenantServiceType() attr.Type {
+	var resp resource.SchemaResponse
+	(&tenantDeploymentResource{}).Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	return resp.Schema.Attributes["services"].GetType().(types.MapType).ElemType
+}
+
+// Private state: each service's revision and roles, and the services a
+// refresh found running settings no attribute shows.
+const (
+	tenantRecordsKey   = "records"
+	tenantUnmanagedKey = "unmanaged"
+)
+
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+type privateStateSetter interface {
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+func tenantRecords(ctx context.Context, p privateState) (map[string]tenant.Record, diag.Diagnostics) {
+	raw, diags := p.GetKey(ctx, tenantRecordsKey)
+	records := map[string]tenant.Record{}
+	if len(raw) > 0 {
+		// Unreadable records only cost a revision fetch per service.
+		_ = json.Unmarshal(raw, &records)
+	}
+	return records, diags
+}
+
+func setTenantRecords(ctx context.Context, p privateStateSetter, records map[string]tenant.Record) diag.Diagnostics {
+	if p == nil {
+		return nil
+	}
+	raw, err := json.Marshal(records)
+	if err != nil {
+		return nil
+	}
+	return p.SetKey(ctx, tenantRecordsKey, raw)
 }
 
 func tenantProgress(ctx context.Context) tenant.Progress {
@@ -468,18 +734,5 @@ func tenantStringMap(m types.Map) map[string]string {
 			out[k] = s.ValueString()
 		}
 	}
-	return out
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	sort.Strings(out)
 	return out
 }

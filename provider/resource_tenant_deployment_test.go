@@ -215,6 +215,13 @@ func TestAccTenantDeployment_validation(t *testing.T) {
 				Config:      testAccTenantsConfig(platform, map[string]string{"acme": "111111111111"}, `{ messenger = "a", notifier = "a", billing = "a" }`, true),
 				ExpectError: acctest.ErrorText("Unknown Service In Release", `The release names "billing"`),
 			},
+			// The env contract, as pivot_service checks it.
+			{
+				Config: strings.Replace(testAccTenantsConfig(platform, map[string]string{"acme": "111111111111"}, `{ messenger = "a", notifier = "a" }`, true),
+					`env              = { LOG_LEVEL = "info" }`, `env              = { LOG_LEVEL = "info" }
+      required_env     = ["LOG_LEVEL", "JWT_AUDIENCE"]`, 1),
+				ExpectError: acctest.ErrorText("Required Environment Variable Not Set", "Tenant acme", "Service messenger requires JWT_AUDIENCE"),
+			},
 			{
 				Config:      testAccTenantsConfig(platform, map[string]string{"Acme": "111111111111"}, `{ messenger = "a", notifier = "a" }`, true),
 				ExpectError: acctest.ErrorText("must be 1-32 lowercase letters"),

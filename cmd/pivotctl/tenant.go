@@ -39,7 +39,8 @@ func newTenantCmd() *cobra.Command {
 			fmt.Fprintf(out, "  1. In the tenant's account %s, create the role pivot-deployer trusting the platform's deploy role,\n", t.AccountID)
 			fmt.Fprintf(out, "     with the tenant's external ID (see envs/tenants/README.md).\n")
 			fmt.Fprintf(out, "  2. Store the external ID in the Terraform Cloud workspace for envs/tenants (variable tenant_external_ids[%q]).\n", t.Name)
-			fmt.Fprintf(out, "  3. Open a pull request with this change; the speculative plan shows the tenant's new deployment.\n")
+			fmt.Fprintf(out, "  3. Open a pull request with this change; the speculative plan shows the tenant's new deployment\n")
+			fmt.Fprintf(out, "     and account %s added to the registry's pull grant (pivot_registry_access.tenants).\n", t.AccountID)
 			fmt.Fprintf(out, "  4. Merge; the next production release reaches %s with the verified prod image set.\n", t.Name)
 			return nil
 		},

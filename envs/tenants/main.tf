@@ -24,7 +24,13 @@ locals {
     secrets              = concat(d.secrets, d.database ? ["DATABASE_URL"] : [])
     health_check_path    = "/health"
     health_check_command = try(d.health_check_command, null)
+    env_schema_json      = try(d.env_schema_json, null)
+    required_env         = try(d.required_env, null)
   } }
+
+  # The registry's account and region when it is ECR (null otherwise: the
+  # local stack's registry lets anyone pull).
+  registry_ecr = try(regex("^([0-9]{12})\\.dkr\\.ecr\\.([a-z0-9-]+)\\.amazonaws\\.com", var.image_registry), null)
 }
 
 ################################################################################
@@ -40,6 +46,26 @@ data "pivot_release" "prod" {
 
   target {
     role_arn = var.prod_release_reader_role_arn
+  }
+}
+
+################################################################################
+# Registry access
+################################################################################
+
+# Every tenant account may pull the services' images: one statement in each
+# repository's policy, naming exactly the accounts in tenants.tf, so adding
+# a tenant grants it in the same reviewed change. (The tenants' execution
+# roles allow the pull on their side.)
+resource "pivot_registry_access" "tenants" {
+  count = local.registry_ecr != null && length(local.services) > 0 ? 1 : 0
+
+  repositories = sort([for s in local.services : replace(s.image_repository, "/^[^/]+\\//", "")])
+  account_ids  = sort(distinct([for t in local.tenants : t.account_id]))
+
+  target {
+    role_arn = var.registry_role_arn
+    region   = local.registry_ecr[1]
   }
 }
 
@@ -61,4 +87,7 @@ resource "pivot_tenant_deployment" "this" {
     env = merge(s.env, { STAGE = each.key })
   }) }
   images = { for name, tag in local.release : name => tag if contains(keys(local.services), name) }
+
+  # A tenant's tasks cannot pull before the registry grants its account.
+  depends_on = [pivot_registry_access.tenants]
 }

@@ -58,6 +58,17 @@ variable "image_registry" {
   }
 }
 
+variable "registry_role_arn" {
+  description = "Role in the registry's account (the one in `image_registry`) allowed to set its repositories' policies (ecr:GetRepositoryPolicy, ecr:SetRepositoryPolicy, ecr:DeleteRepositoryPolicy). Null acts with the provider's own credentials. Unused when the registry is not ECR."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.registry_role_arn, "x")))
+    error_message = "registry_role_arn must be an IAM role ARN such as arn:aws:iam::111111111111:role/pivot-registry-admin."
+  }
+}
+
 variable "prod_release_reader_role_arn" {
   description = "Role in the production account allowed to read the release record \"prod\". Null reads with the provider's own credentials."
   type        = string

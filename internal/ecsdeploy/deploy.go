@@ -218,7 +218,7 @@ func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN stri
 		in.TaskDefinition = aws.String(tdARN)
 		changed = append(changed, "task definition")
 	}
-	if !slices.Equal(want.Network.Subnets, prior.Network.Subnets) || !slices.Equal(want.Network.SecurityGroups, prior.Network.SecurityGroups) || want.Network.AssignPublicIP != prior.Network.AssignPublicIP {
+	if !sameNetwork(want, prior) {
 		in.NetworkConfiguration = want.networkConfiguration()
 		changed = append(changed, "network")
 	}
@@ -323,7 +323,7 @@ func serviceConnectEqual(a, b Spec) bool {
 
 func (c *Client) ensureLogGroup(ctx context.Context, want Spec, prior *Spec, res Resolved) error {
 	g := want.EffectiveLogGroup()
-	if prior != nil && prior.EffectiveLogGroup() == g && prior.Logging.RetentionDays == want.Logging.RetentionDays && maps.Equal(prior.Tags, want.Tags) {
+	if prior != nil && sameLogGroup(want, *prior) {
 		return nil
 	}
 	if g != "" {

@@ -105,3 +105,28 @@ func TestDocumentRoundTrip(t *testing.T) {
 		t.Fatalf("trust policy lacks the SourceAccount condition: %s", d.JSON())
 	}
 }
+
+// A tenant's execution role lives in the tenant's account but pulls from
+// the company's registry: the pull is granted on that repository, in the
+// registry's account and region, and the tenant's own resources stay its own.
+func TestExecutionPolicy_pullsFromAnotherAccountsRegistry(t *testing.T) {
+	tenant := iamscope.Scope{
+		Region: "us-east-1", AccountID: "222222222222", Environment: "acme", Service: "messenger",
+		Image: "111111111111.dkr.ecr.eu-west-1.amazonaws.com/pivot/messenger:aaa111",
+	}
+	var pull, auth bool
+	for _, s := range iamscope.ExecutionPolicy(tenant).Statement {
+		if slices.Contains(s.Action, "ecr:BatchGetImage") && slices.Contains(s.Action, "ecr:GetDownloadUrlForLayer") {
+			pull = slices.Equal(s.Resource, []string{"arn:aws:ecr:eu-west-1:111111111111:repository/pivot/messenger"})
+		}
+		if slices.Equal(s.Action, []string{"ecr:GetAuthorizationToken"}) {
+			auth = true
+		}
+		if s.Sid == "ReadOwnSecrets" && !slices.Equal(s.Resource, []string{"arn:aws:ssm:us-east-1:222222222222:parameter/acme/messenger/*"}) {
+			t.Errorf("secrets are not the tenant's own: %v", s.Resource)
+		}
+	}
+	if !pull || !auth {
+		t.Errorf("the tenant's execution role cannot pull from the registry's repository (pull %v, token %v): %s", pull, auth, iamscope.ExecutionPolicy(tenant).JSON())
+	}
+}

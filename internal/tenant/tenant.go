@@ -12,6 +12,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +34,26 @@ type Service struct {
 	Env             map[string]string
 	Secrets         []string
 	HealthCheck     ecsdeploy.HealthCheck
+	// Contract is what the service's binary needs from its environment;
+	// configuration only, never read back.
+	Contract ecsdeploy.EnvContract
+}
+
+// Record is what a tenant's state keeps of each service it deployed: the
+// revision and roles it runs with. Revisions are immutable, so while the
+// service still runs that revision a refresh need not fetch it.
+type Record struct {
+	TaskDefinitionARN string `json:"task_definition_arn"`
+	TaskRoleARN       string `json:"task_role_arn"`
+	ExecutionRoleARN  string `json:"execution_role_arn"`
+}
+
+// Prior is what the tenant ran after the last apply or refresh.
+type Prior struct {
+	Services map[string]Service
+	// Tags is the image tag each service runs.
+	Tags    map[string]string
+	Records map[string]Record
 }
 
 // Spec is a tenant's whole stack.
@@ -69,6 +90,9 @@ type Result struct {
 	// Deployed is the tag each service now runs; a service whose
 	// deployment failed keeps the tag it had before (absent if it never ran).
 	Deployed map[string]string
+	// Records holds each service known to run what Services says; a failed
+	// service has none, so the next refresh reads its revision back.
+	Records map[string]Record
 	// Failed holds each failed service's error.
 	Failed map[string]error
 }
@@ -93,17 +117,18 @@ type Progress func(msg string, keyvals ...any)
 // Parallelism bounds concurrent service deployments in one tenant.
 const Parallelism = 5
 
-// Apply converges the tenant's environment, then deploys every service
-// whose tag differs from prior (what the tenant ran before) concurrently. A
-// failing service does not stop the others; the result says what runs.
-// An environment failure stops everything, since no service can run
+// Apply converges the tenant's environment, then every service
+// concurrently: each is read (its share of a batched DescribeServices call)
+// and deployed when any of its settings differs from what runs, not only its
+// tag. A failing service does not stop the others; the result says what
+// runs. An environment failure stops everything, since no service can run
 // without it.
-func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]string, progress Progress) (Result, error) {
+func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior Prior, progress Progress) (Result, error) {
 	if progress == nil {
 		progress = func(string, ...any) {}
 	}
-	res := Result{Deployed: map[string]string{}, Failed: map[string]error{}}
-	for k, v := range prior {
+	res := Result{Deployed: map[string]string{}, Failed: map[string]error{}, Records: map[string]Record{}}
+	for k, v := range prior.Tags {
 		res.Deployed[k] = v
 	}
 	if err := spec.Validate(); err != nil {
@@ -126,30 +151,26 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]stri
 		if spec.Environment.NATS.Managed {
 			withManagedNATS(&want)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var before *ecsdeploy.Deployed
-			if got, err := client.Read(ctx, want); err == nil && got != nil {
-				before = got
+			deploying := func(changed []string) {
+				progress("deploying service", "tenant", spec.Tenant, "service", svc.Name, "from", prior.Tags[svc.Name], "to", tag, "changed", strings.Join(changed, ", "))
 			}
-			if before != nil && prior[svc.Name] == tag && before.Spec.Image.Tag == tag {
-				return // already at the release; nothing to roll
-			}
-			progress("deploying service", "tenant", spec.Tenant, "service", svc.Name, "from", prior[svc.Name], "to", tag)
-			_, err := client.Deploy(ctx, want, before)
+			d, changed, err := converge(ctx, client, want, priorDeployed(prior, svc.Name, spec.Environment.Name, env), deploying)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
+			switch {
+			case err != nil:
 				res.Failed[svc.Name] = err
 				progress("service failed", "tenant", spec.Tenant, "service", svc.Name, "error", err.Error())
 				return
+			case len(changed) > 0:
+				progress("service steady", "tenant", spec.Tenant, "service", svc.Name, "tag", tag, "changed", strings.Join(changed, ", "))
 			}
 			res.Deployed[svc.Name] = tag
-			progress("service steady", "tenant", spec.Tenant, "service", svc.Name, "tag", tag)
-		}()
+			res.Records[svc.Name] = recordOf(d)
+		})
 	}
 	wg.Wait()
 	// Services dropped from the stack are removed.
@@ -157,7 +178,7 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]stri
 	for _, s := range spec.Services {
 		keep[s.Name] = true
 	}
-	for name := range prior {
+	for name := range prior.Tags {
 		if keep[name] {
 			continue
 		}
@@ -169,6 +190,59 @@ func Apply(ctx context.Context, cfg aws.Config, spec Spec, prior map[string]stri
 		delete(res.Deployed, name)
 	}
 	return res, res.Err()
+}
+
+// converge reads the service and deploys want over it when anything
+// differs, reporting what did (to deploying first, since a deployment
+// waits minutes for steady state). prior is what the state says runs (nil
+// when the service is new to the state: then whatever an interrupted apply
+// left is adopted).
+func converge(ctx context.Context, client *ecsdeploy.Client, want ecsdeploy.Spec, prior *ecsdeploy.Deployed, deploying func([]string)) (*ecsdeploy.Deployed, []string, error) {
+	var live *ecsdeploy.Deployed
+	var err error
+	if prior != nil {
+		live, err = client.Refresh(ctx, *prior)
+	} else {
+		live, err = client.Read(ctx, want)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read: %w", err)
+	}
+	changed := []string{"service"}
+	if live != nil {
+		if changed = ecsdeploy.Changes(want, *live); len(changed) == 0 {
+			return live, nil, nil
+		}
+	}
+	deploying(changed)
+	d, err := client.Deploy(ctx, want, live)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, changed, nil
+}
+
+// priorDeployed is what the state says service name runs, or nil.
+func priorDeployed(prior Prior, name, envName string, env environment.Placement) *ecsdeploy.Deployed {
+	svc, ok := prior.Services[name]
+	tag := prior.Tags[name]
+	if !ok || tag == "" {
+		return nil
+	}
+	rec := prior.Records[name]
+	return &ecsdeploy.Deployed{
+		Spec:              serviceSpec(svc, tag, envName, env),
+		TaskDefinitionARN: rec.TaskDefinitionARN,
+		TaskRoleARN:       rec.TaskRoleARN,
+		ExecutionRoleARN:  rec.ExecutionRoleARN,
+	}
+}
+
+func recordOf(d *ecsdeploy.Deployed) Record {
+	if d == nil {
+		return Record{}
+	}
+	return Record{TaskDefinitionARN: d.TaskDefinitionARN, TaskRoleARN: d.TaskRoleARN, ExecutionRoleARN: d.ExecutionRoleARN}
 }
 
 // Destroy removes every service and then the environment.
