@@ -18,6 +18,8 @@ var testAccProtoV6ProviderFactories = map[string]func() (tfprotov6.ProviderServe
 }
 
 func TestMain(m *testing.M) {
+	// As main does: loggers Terraform would drop are off (TF_LOG unset).
+	SetLogLevels()
 	if path := os.Getenv(benchProviderEnvFile); path != "" {
 		if err := serveBenchProvider(path); err != nil {
 			fmt.Fprintln(os.Stderr, err)

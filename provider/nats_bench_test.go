@@ -26,6 +26,11 @@ const benchProviderEnvFile = "PIVOT_BENCH_PROVIDER_ENV_FILE"
 // serveBenchProvider runs this test binary as the benchmark's provider
 // process when benchProviderEnvFile is set (see TestMain).
 func serveBenchProvider(path string) error {
+	stopProfile, err := StartCPUProfile()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	return tf6server.Serve(Address, providerserver.NewProtocol6(New("bench")()),
 		tf6server.WithManagedDebug(), tf6server.WithManagedDebugEnvFilePath(path))
 }
