@@ -67,8 +67,28 @@ type Client struct {
 	seenMu sync.Mutex
 	seenAt map[string]time.Time
 
-	// PollInterval is how often waits poll; tests shorten it.
+	// PollInterval is how often waits poll once a wait has gone on for a
+	// while (see pollWait); tests shorten it.
 	PollInterval time.Duration
+}
+
+// firstPoll is the wait before a wait's second status check. A deployment
+// that is done within a second or two (a new service whose tasks start at
+// once; the local stack) is seen done then, not a whole PollInterval later;
+// one that takes minutes costs a handful of extra checks.
+const firstPoll = 250 * time.Millisecond
+
+// probeOnce makes a call that may not exist at all (ListServiceDeployments
+// on older endpoints and the local stack, which answer 500) without the
+// SDK's retries: retried, each refusal cost 2.4-5.5 s of backoff per
+// deployment. A failure only sends the wait to its fallback.
+func probeOnce(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+
+// pollWait is the wait after status check number attempt (from 0) of a
+// wait: firstPoll, doubling up to PollInterval.
+func (c *Client) pollWait(attempt int) time.Duration {
+	w := firstPoll << min(attempt, 8)
+	return min(w, c.PollInterval)
 }
 
 // Parameter is what a plan-time check learns about a Parameter Store
