@@ -58,6 +58,7 @@ type Client struct {
 	params     *batch.Batcher[string, Parameter]
 	namespaces *batch.Batcher[string, Namespace]
 	taskDefs   batch.Once[string, *ecstypes.TaskDefinition]
+	ahead      readAhead
 	account    batch.Once[string, string]
 
 	// noDeploymentsAPI is set once ListServiceDeployments proved
