@@ -79,9 +79,7 @@ func BenchmarkStagingApply(b *testing.B) {
 	fmt.Printf("bench: staging_apply_from_scratch_%d_resources %.2f s baseline %.2f s ratio %.2f\n", resources, apply.Seconds(), baseApply.Seconds(), apply.Seconds()/baseApply.Seconds())
 	fmt.Printf("bench: staging_noop_plan_%d_resources %.2f s baseline %.2f s ratio %.2f\n", resources, plan.Seconds(), basePlan.Seconds(), plan.Seconds()/basePlan.Seconds())
 	for _, st := range applySteps(out) {
-		if st.took >= 200*time.Millisecond {
-			fmt.Printf("step: staging_apply %-70s at %6.2f s took %6.2f s\n", st.addr, st.at.Seconds(), st.took.Seconds())
-		}
+		fmt.Printf("step: staging_apply %-70s at %6.2f s took %6.2f s\n", st.addr, st.at.Seconds(), st.took.Seconds())
 	}
 }
 
