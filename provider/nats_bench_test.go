@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/pivotapp/platform/internal/acctest"
@@ -32,7 +31,7 @@ func serveBenchProvider(path string) error {
 		return err
 	}
 	defer stopProfile()
-	return tf6server.Serve(Address, providerserver.NewProtocol6(New("bench")()),
+	return tf6server.Serve(Address, NewServer("bench"),
 		tf6server.WithManagedDebug(), tf6server.WithManagedDebugEnvFilePath(path))
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/terraform-exec/tfexec"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/pivotapp/platform/internal/acctest"
@@ -186,7 +185,7 @@ func benchTerraform(ctx context.Context, b *testing.B, dir string) (*tfexec.Terr
 	reattach := make(chan *plugin.ReattachConfig)
 	closed := make(chan struct{})
 	go func() {
-		err := tf6server.Serve(Address, providerserver.NewProtocol6(New("bench")()),
+		err := tf6server.Serve(Address, NewServer("bench"),
 			tf6server.WithDebug(ctx, reattach, closed),
 			tf6server.WithGoPluginLogger(hclog.NewNullLogger()),
 			// The sink keeps provider logs off stderr unless TF_LOG asks.

@@ -183,7 +183,9 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 
 	// The platform services and the load balancer are independent too.
 	err = concurrently(
-		func() error { return m.convergePlatformServices(ctx, spec, params, net, aws.ToString(ns.Arn), role, created) },
+		func() error {
+			return m.convergePlatformServices(ctx, spec, params, net, aws.ToString(ns.Arn), role, created)
+		},
 		func() error { return m.convergeIngress(ctx, spec, net) },
 	)
 	if err != nil {
