@@ -21,6 +21,7 @@ func main() {
 	// Loggers Terraform would drop (TF_LOG unset) are off before the server
 	// builds them; see provider.SetLogLevels.
 	provider.SetLogLevels()
+	provider.TuneGC()
 	stopProfile, err := provider.StartCPUProfile()
 	if err != nil {
 		log.Fatal(err)

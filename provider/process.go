@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 )
@@ -90,4 +91,18 @@ func StartCPUProfile() (stop func(), err error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// providerGCPercent is the provider process's GOGC unless the environment
+// sets one. A provider process lives for one Terraform command and its live
+// heap is a few megabytes, but every request allocates its values afresh:
+// at the default 100 the collector took a quarter of the CPU of a 300-resource
+// plan. Four times the live heap between collections is still little memory.
+const providerGCPercent = 400
+
+// TuneGC sets providerGCPercent, unless GOGC is set. Call it at start-up.
+func TuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(providerGCPercent)
+	}
 }
