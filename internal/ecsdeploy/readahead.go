@@ -40,13 +40,13 @@ type clusterReads struct {
 	fetch *aheadFetch
 }
 
-// aheadFetch is one read-ahead: done closes once got (or err) is set.
+// aheadFetch is one read-ahead: done closes once got is set (it stays
+// empty when the read-ahead failed).
 type aheadFetch struct {
 	at   time.Time
 	done chan struct{}
 	mu   sync.Mutex
 	got  map[string]ecstypes.Service
-	err  error
 }
 
 // note records a read of name in cluster and returns the read-ahead that
