@@ -64,6 +64,8 @@ type Client struct {
 	// noDeploymentsAPI is set once ListServiceDeployments proved
 	// unavailable (the local stack's moto has no such operation).
 	noDeploymentsAPI atomic.Bool
+	// deploymentsAPIWorks is set once ListServiceDeployments answered.
+	deploymentsAPIWorks atomic.Bool
 
 	seenMu sync.Mutex
 	seenAt map[string]time.Time
@@ -79,11 +81,28 @@ type Client struct {
 // one that takes minutes costs a handful of extra checks.
 const firstPoll = 250 * time.Millisecond
 
-// probeOnce makes a call that may not exist at all (ListServiceDeployments
-// on older endpoints and the local stack, which answer 500) without the
-// SDK's retries: retried, each refusal cost 2.4-5.5 s of backoff per
-// deployment. A failure only sends the wait to its fallback.
-func probeOnce(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+// deploymentsProbe is the option of ListServiceDeployments calls. Until
+// one has succeeded, the operation may not exist at all (older endpoints;
+// the local stack answers 500), so it is tried without the SDK's retries:
+// retried, each refusal cost 2.4-5.5 s of backoff per deployment, and a
+// failure only sends the wait to its fallback. Once it has answered, calls
+// retry as usual (throttling in a large apply).
+func (c *Client) deploymentsProbe(o *ecs.Options) {
+	if c.deploymentsAPIWorks.Load() {
+		return
+	}
+	o.RetryMaxAttempts = 1
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("pivotDeploymentsProbe",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil {
+					c.deploymentsAPIWorks.Store(true)
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
 
 // pollWait is the wait after status check number attempt (from 0) of a
 // wait: firstPoll, doubling up to PollInterval.

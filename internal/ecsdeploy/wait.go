@@ -110,7 +110,7 @@ func (c *Client) steadyByDeployments(ctx context.Context, cluster, service strin
 	list, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(cluster), Service: aws.String(service),
 		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(since.Add(-5 * time.Second))},
-	}, probeOnce)
+	}, c.deploymentsProbe)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, "", false, ctx.Err()
