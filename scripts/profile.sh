@@ -18,6 +18,11 @@ out=$(realpath -m "${PROFILE_DIR:-.pivot/profile}")
 rm -rf "$out" && mkdir -p "$out"
 unset TF_LOG TF_LOG_PROVIDER
 if [[ -n "${DIR:-}" ]]; then
+  # The provider built from this tree, through the mirror make
+  # install-provider writes, unless the caller chose a CLI config.
+  if [[ -z "${TF_CLI_CONFIG_FILE:-}" && -f .pivot/terraformrc ]]; then
+    export TF_CLI_CONFIG_FILE="$PWD/.pivot/terraformrc"
+  fi
   (cd "$DIR" && PIVOT_CPU_PROFILE_DIR="$out" terraform plan -input=false -no-color -lock=false >"$out/plan.log") ||
     { echo "profile: terraform plan failed; see $out/plan.log" >&2; exit 1; }
 else
