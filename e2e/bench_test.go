@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +43,12 @@ func BenchmarkStagingApply(b *testing.B) {
 
 	b.ResetTimer()
 	start := time.Now()
-	terraform.Apply(b, staging)
+	// -json gives every resource's start and end with a timestamp: the
+	// apply's steps, printed below.
+	staging.ExtraArgs.Apply = []string{"-json"}
+	out := terraform.Apply(b, staging)
 	apply := time.Since(start)
+	staging.ExtraArgs.Apply = nil
 	start = time.Now()
 	if code := terraform.PlanExitCode(b, staging); code != 0 {
 		b.Fatalf("the plan after apply is not empty (exit %d)", code)
@@ -72,4 +78,51 @@ func BenchmarkStagingApply(b *testing.B) {
 
 	fmt.Printf("bench: staging_apply_from_scratch_%d_resources %.2f s baseline %.2f s ratio %.2f\n", resources, apply.Seconds(), baseApply.Seconds(), apply.Seconds()/baseApply.Seconds())
 	fmt.Printf("bench: staging_noop_plan_%d_resources %.2f s baseline %.2f s ratio %.2f\n", resources, plan.Seconds(), basePlan.Seconds(), plan.Seconds()/basePlan.Seconds())
+	for _, st := range applySteps(out) {
+		fmt.Printf("step: staging_apply %-70s at %6.2f s took %6.2f s\n", st.addr, st.at.Seconds(), st.took.Seconds())
+	}
+}
+
+// applyStep is one resource's apply: when it started, counted from the
+// first resource's start, and how long it took.
+type applyStep struct {
+	addr     string
+	at, took time.Duration
+}
+
+// applySteps reads `terraform apply -json` output: each resource's
+// apply_start and apply_complete events, in the order they started.
+func applySteps(out string) []applyStep {
+	type event struct {
+		Type      string    `json:"type"`
+		Timestamp time.Time `json:"@timestamp"`
+		Hook      struct {
+			Resource struct {
+				Addr string `json:"addr"`
+			} `json:"resource"`
+		} `json:"hook"`
+	}
+	starts := map[string]time.Time{}
+	var first time.Time
+	var steps []applyStep
+	for line := range strings.Lines(out) {
+		var e event
+		if !strings.HasPrefix(strings.TrimSpace(line), "{") || json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		addr := e.Hook.Resource.Addr
+		switch e.Type {
+		case "apply_start":
+			if first.IsZero() {
+				first = e.Timestamp
+			}
+			starts[addr] = e.Timestamp
+		case "apply_complete":
+			if t, ok := starts[addr]; ok {
+				steps = append(steps, applyStep{addr: addr, at: t.Sub(first), took: e.Timestamp.Sub(t)})
+			}
+		}
+	}
+	slices.SortStableFunc(steps, func(a, b applyStep) int { return int(a.at - b.at) })
+	return steps
 }

@@ -175,7 +175,7 @@ func natsConsumerAttributes() map[string]schema.Attribute {
 
 func (r *natsConsumerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m natsConsumerModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getConfig(ctx, req.Config, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -196,12 +196,12 @@ func (r *natsConsumerResource) ModifyPlan(ctx context.Context, req resource.Modi
 		return
 	}
 	var plan, config natsConsumerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getPlan(ctx, req.Plan, &plan)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getConfig(ctx, req.Config, &config)...)
 	var state *natsConsumerModel
 	if !req.State.Raw.IsNull() {
 		state = &natsConsumerModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+		resp.Diagnostics.Append(natsConsumerCodec.getState(ctx, req.State, state)...)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -237,7 +237,7 @@ func (r *natsConsumerResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if plan.ID.IsUnknown() && !plan.Stream.IsUnknown() && !plan.DurableName.IsUnknown() {
 		plan.ID = types.StringValue(plan.Stream.ValueString() + "/" + plan.DurableName.ValueString())
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(natsConsumerCodec.setPlan(ctx, &resp.Plan, &plan)...)
 
 	cfg, _, _ := plan.toConfig(ctx)
 	checkJetStreamAPILevelAtPlan(ctx, r.data, plan.Connection, cfg.Requirements(), &resp.Diagnostics)
@@ -249,7 +249,7 @@ func (r *natsConsumerResource) Configure(_ context.Context, req resource.Configu
 
 func (r *natsConsumerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan natsConsumerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getPlan(ctx, req.Plan, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -275,12 +275,12 @@ func (r *natsConsumerResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 	state := consumerModelFromConfig(got, plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsConsumerCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsConsumerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var prior natsConsumerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getState(ctx, req.State, &prior)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -301,12 +301,12 @@ func (r *natsConsumerResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	state := consumerModelFromConfig(got, prior)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsConsumerCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsConsumerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan natsConsumerModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getPlan(ctx, req.Plan, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -327,12 +327,12 @@ func (r *natsConsumerResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	state := consumerModelFromConfig(got, plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsConsumerCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsConsumerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state natsConsumerModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(natsConsumerCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -551,3 +551,7 @@ func jsPriorString(state *natsConsumerModel, f func(*natsConsumerModel) types.St
 	}
 	return f(state)
 }
+
+// natsConsumerCodec converts natsConsumerModel without the framework's
+// reflection (see modelCodec).
+var natsConsumerCodec modelCodec[natsConsumerModel]

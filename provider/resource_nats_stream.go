@@ -229,7 +229,7 @@ func jsTransformAttributes() map[string]schema.Attribute {
 
 func (r *natsStreamResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m natsStreamModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	resp.Diagnostics.Append(natsStreamCodec.getConfig(ctx, req.Config, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -250,12 +250,12 @@ func (r *natsStreamResource) ModifyPlan(ctx context.Context, req resource.Modify
 		return
 	}
 	var plan, config natsStreamModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	resp.Diagnostics.Append(natsStreamCodec.getPlan(ctx, req.Plan, &plan)...)
+	resp.Diagnostics.Append(natsStreamCodec.getConfig(ctx, req.Config, &config)...)
 	var state *natsStreamModel
 	if !req.State.Raw.IsNull() {
 		state = &natsStreamModel{}
-		resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+		resp.Diagnostics.Append(natsStreamCodec.getState(ctx, req.State, state)...)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -276,7 +276,7 @@ func (r *natsStreamResource) ModifyPlan(ctx context.Context, req resource.Modify
 			plan.MirrorDirect = types.BoolUnknown()
 		}
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(natsStreamCodec.setPlan(ctx, &resp.Plan, &plan)...)
 
 	cfg, _, _ := plan.toConfig(ctx)
 	checkJetStreamAPILevelAtPlan(ctx, r.data, plan.Connection, cfg.Requirements(), &resp.Diagnostics)
@@ -288,7 +288,7 @@ func (r *natsStreamResource) Configure(_ context.Context, req resource.Configure
 
 func (r *natsStreamResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan natsStreamModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(natsStreamCodec.getPlan(ctx, req.Plan, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -310,12 +310,12 @@ func (r *natsStreamResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	state := streamModelFromConfig(ctx, got, plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsStreamCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsStreamResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var prior natsStreamModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	resp.Diagnostics.Append(natsStreamCodec.getState(ctx, req.State, &prior)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -339,12 +339,12 @@ func (r *natsStreamResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	state := streamModelFromConfig(ctx, got, prior)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsStreamCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsStreamResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan natsStreamModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(natsStreamCodec.getPlan(ctx, req.Plan, &plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -365,12 +365,12 @@ func (r *natsStreamResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	state := streamModelFromConfig(ctx, got, plan)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(natsStreamCodec.setState(ctx, &resp.State, &state)...)
 }
 
 func (r *natsStreamResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state natsStreamModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(natsStreamCodec.getState(ctx, req.State, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -784,3 +784,7 @@ func predictDuplicateWindow(plan natsStreamModel, state *natsStreamModel) types.
 	}
 	return types.StringValue(jsFormatDuration(d))
 }
+
+// natsStreamCodec converts natsStreamModel without the framework's
+// reflection (see modelCodec).
+var natsStreamCodec modelCodec[natsStreamModel]

@@ -292,6 +292,12 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	// A plan that changes nothing leaves the service alone at apply, so
+	// there is nothing to check: every no-op plan of an environment would
+	// otherwise ask for its cluster, namespace and secrets again.
+	if !req.State.Raw.IsNull() && resp.Plan.Raw.Equal(req.State.Raw) {
+		return
+	}
 	// The checks need the API; without it (no provider data yet, a target
 	// known only at apply) the plan carries on and apply checks instead.
 	if resp.Diagnostics.HasError() || r.data == nil || (plan.Target != nil && !svcTargetKnown(plan.Target)) {

@@ -553,6 +553,23 @@ func TestAccService_drift(t *testing.T) {
 					return nil
 				},
 			},
+			// Someone changes an env value with a hand-registered revision.
+			{
+				PreConfig: func() {
+					svcRegisterOutOfBand(t, in, func(app *ecstypes.ContainerDefinition) {
+						for i := range app.Environment {
+							if aws.ToString(app.Environment[i].Name) == "LOG_LEVEL" {
+								app.Environment[i].Value = aws.String("debug")
+							}
+						}
+					})
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(svcTestAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(svcTestAddr, tfjsonpath.New("task_definition_arn")),
+				}},
+			},
 			// A hand-registered revision that differs only in what no attribute
 			// shows (a command override) is still replaced by a clean one.
 			{

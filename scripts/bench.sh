@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/bin:$PATH" CHECKPOINT_DISABLE=1 TF_ACC=1
 out=$(mktemp)
-go test -run '^$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee "$out" | grep -E '^(bench:|--- FAIL|FAIL|panic)' || true
+go test -run '^$' -bench . -benchtime 1x -timeout 60m ./... 2>&1 | tee "$out" | grep -E '^(bench:|step:|--- FAIL|FAIL|panic)' || true
 if grep -qE '^(--- FAIL|FAIL|panic)' "$out"; then
   echo "bench: a benchmark failed; full output in $out" >&2
   exit 1

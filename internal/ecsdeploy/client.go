@@ -58,6 +58,7 @@ type Client struct {
 	params     *batch.Batcher[string, Parameter]
 	namespaces *batch.Batcher[string, Namespace]
 	taskDefs   batch.Once[string, *ecstypes.TaskDefinition]
+	ahead      readAhead
 	account    batch.Once[string, string]
 
 	// noDeploymentsAPI is set once ListServiceDeployments proved
@@ -65,12 +66,51 @@ type Client struct {
 	// deploymentsAPIFailures counts its failures in a row until then.
 	noDeploymentsAPI       atomic.Bool
 	deploymentsAPIFailures atomic.Int32
+	// deploymentsAPIWorks is set once ListServiceDeployments answered.
+	deploymentsAPIWorks atomic.Bool
 
 	seenMu sync.Mutex
 	seenAt map[string]time.Time
 
-	// PollInterval is how often waits poll; tests shorten it.
+	// PollInterval is how often waits poll once a wait has gone on for a
+	// while (see pollWait); tests shorten it.
 	PollInterval time.Duration
+}
+
+// firstPoll is the wait before a wait's second status check. A deployment
+// that is done within a second or two (a new service whose tasks start at
+// once; the local stack) is seen done then, not a whole PollInterval later;
+// one that takes minutes costs a handful of extra checks.
+const firstPoll = 250 * time.Millisecond
+
+// deploymentsProbe is the option of ListServiceDeployments calls. Until
+// one has succeeded, the operation may not exist at all (older endpoints;
+// the local stack answers 500), so it is tried without the SDK's retries:
+// retried, each refusal cost 2.4-5.5 s of backoff per deployment, and a
+// failure only sends the wait to its fallback. Once it has answered, calls
+// retry as usual (throttling in a large apply).
+func (c *Client) deploymentsProbe(o *ecs.Options) {
+	if c.deploymentsAPIWorks.Load() {
+		return
+	}
+	o.RetryMaxAttempts = 1
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("pivotDeploymentsProbe",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil {
+					c.deploymentsAPIWorks.Store(true)
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
+
+// pollWait is the wait after status check number attempt (from 0) of a
+// wait: firstPoll, doubling up to PollInterval.
+func (c *Client) pollWait(attempt int) time.Duration {
+	w := firstPoll << min(attempt, 8)
+	return min(w, c.PollInterval)
 }
 
 // Parameter is what a plan-time check learns about a Parameter Store

@@ -36,7 +36,7 @@ func (c *Client) Read(ctx context.Context, prior Spec) (*Deployed, error) {
 // package does not manage.
 func (c *Client) Refresh(ctx context.Context, priorState Deployed) (*Deployed, error) {
 	prior := priorState.Spec
-	svc, found, err := c.services.Get(ctx, prior.Cluster, prior.Name)
+	svc, found, err := c.service(ctx, prior.Cluster, prior.Name)
 	if err != nil {
 		return nil, err
 	}

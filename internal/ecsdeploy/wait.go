@@ -60,7 +60,7 @@ func (c *Client) WaitForSteadyState(ctx context.Context, cluster, service string
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	last := "no status yet"
-	for {
+	for attempt := 0; ; attempt++ {
 		done, status, err := c.steadyOnce(ctx, cluster, service, since)
 		var de *DeploymentError
 		switch {
@@ -77,7 +77,7 @@ func (c *Client) WaitForSteadyState(ctx context.Context, cluster, service string
 			last = status
 			progress(ctx, "waiting for steady state", "service", service, "status", status)
 		}
-		wait := c.PollInterval
+		wait := c.pollWait(attempt)
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			wait = time.Until(dl)
 		}
@@ -111,7 +111,7 @@ func (c *Client) steadyByDeployments(ctx context.Context, cluster, service strin
 	list, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(cluster), Service: aws.String(service),
 		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(since.Add(-5 * time.Second))},
-	})
+	}, c.deploymentsProbe)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, "", false, ctx.Err()

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -139,39 +140,69 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 	if err := spec.Validate(); err != nil {
 		return Placement{}, err
 	}
-	names := NamesOf(spec.Name)
-	account, err := m.accountID(ctx)
+	// These steps use different APIs and need nothing of one another (the
+	// cluster only the namespace), so they run at once: sequential, a new
+	// account waited on each API's first answer in turn.
+	var (
+		net        placement
+		ns         sdtypes.Namespace
+		created    bool
+		clusterARN string
+		role       string
+		params     map[string]Parameter
+	)
+	err := concurrently(
+		func() (err error) {
+			net, err = m.resolveNetwork(ctx, spec)
+			return err
+		},
+		func() (err error) {
+			if ns, created, err = m.ensureNamespace(ctx, spec.Name); err != nil {
+				return err
+			}
+			clusterARN, err = m.ensureCluster(ctx, spec, aws.ToString(ns.Arn))
+			return err
+		},
+		func() error { return m.ensureLogGroup(ctx, spec) },
+		func() error {
+			account, err := m.accountID(ctx)
+			if err != nil {
+				return err
+			}
+			role, err = m.ensureExecutionRole(ctx, spec.Name, account)
+			return err
+		},
+		func() (err error) {
+			params, err = m.applyParams(ctx, spec)
+			return err
+		},
+	)
 	if err != nil {
 		return Placement{}, err
 	}
 
-	net, err := m.resolveNetwork(ctx, spec)
+	// The platform services and the load balancer are independent too.
+	err = concurrently(
+		func() error {
+			return m.convergePlatformServices(ctx, spec, params, net, aws.ToString(ns.Arn), role, created)
+		},
+		func() error { return m.convergeIngress(ctx, spec, net) },
+	)
 	if err != nil {
 		return Placement{}, err
 	}
-	ns, created, err := m.ensureNamespace(ctx, spec.Name)
-	if err != nil {
-		return Placement{}, err
-	}
-	clusterARN, err := m.ensureCluster(ctx, spec, aws.ToString(ns.Arn))
-	if err != nil {
-		return Placement{}, err
-	}
-	if err := m.ensureLogGroup(ctx, spec); err != nil {
-		return Placement{}, err
-	}
-	role, err := m.ensureExecutionRole(ctx, spec.Name, account)
-	if err != nil {
-		return Placement{}, err
-	}
-	params, err := m.applyParams(ctx, spec)
-	if err != nil {
-		return Placement{}, err
-	}
+	return Placement{
+		ClusterARN: clusterARN, NamespaceARN: aws.ToString(ns.Arn),
+		Subnets: sortedCopy(net.Subnets), SecurityGroups: sortedCopy(net.SecurityGroups), AssignPublicIP: net.AssignPublicIP,
+	}, nil
+}
 
-	have, err := m.readPlatformServices(ctx, names.Cluster())
+// convergePlatformServices creates, updates and deletes the platform
+// services (collector, managed NATS) to match spec.
+func (m *Manager) convergePlatformServices(ctx context.Context, spec Spec, params map[string]Parameter, net placement, nsARN, role string, created bool) error {
+	have, err := m.readPlatformServices(ctx, NamesOf(spec.Name).Cluster())
 	if err != nil {
-		return Placement{}, err
+		return err
 	}
 	wanted := map[string]bool{}
 	var deployed []string
@@ -181,9 +212,9 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 		if h, ok := have[want.Name]; ok {
 			cur = &h
 		}
-		did, err := m.applyPlatformService(ctx, spec, want, cur, net, aws.ToString(ns.Arn), role, created)
+		did, err := m.applyPlatformService(ctx, spec, want, cur, net, nsARN, role, created)
 		if err != nil {
-			return Placement{}, err
+			return err
 		}
 		if did {
 			deployed = append(deployed, want.Name)
@@ -191,36 +222,46 @@ func (m *Manager) Converge(ctx context.Context, spec Spec) (Placement, error) {
 	}
 	// Services deployed into the environment next need the collector and
 	// NATS running, not merely accepted by ECS.
-	if err := m.waitPlatformServices(ctx, names.Cluster(), deployed); err != nil {
-		return Placement{}, err
+	if err := m.waitPlatformServices(ctx, NamesOf(spec.Name).Cluster(), deployed); err != nil {
+		return err
 	}
 	for name := range have {
 		if !wanted[name] {
 			if err := m.deleteService(ctx, spec.Name, name); err != nil {
-				return Placement{}, err
+				return err
 			}
 		}
 	}
+	return nil
+}
 
-	if spec.Ingress != nil {
-		subnets := spec.Ingress.Subnets
-		if len(subnets) == 0 {
-			subnets = net.Subnets
-		}
-		_, err := m.ingress.ApplyLoadBalancer(ctx, ingress.LoadBalancerSpec{
-			Name: names.LoadBalancer(), Subnets: subnets, SecurityGroups: []string{net.IngressGroup},
-			CertificateARN: spec.Ingress.CertificateARN, Tags: map[string]string{"pivot:environment": spec.Name},
-		})
-		if err != nil {
-			return Placement{}, err
-		}
-	} else if err := m.deleteIngress(ctx, spec.Name); err != nil {
-		return Placement{}, err
+// convergeIngress creates or updates the load balancer spec asks for, or
+// deletes it.
+func (m *Manager) convergeIngress(ctx context.Context, spec Spec, net placement) error {
+	if spec.Ingress == nil {
+		return m.deleteIngress(ctx, spec.Name)
 	}
-	return Placement{
-		ClusterARN: clusterARN, NamespaceARN: aws.ToString(ns.Arn),
-		Subnets: sortedCopy(net.Subnets), SecurityGroups: sortedCopy(net.SecurityGroups), AssignPublicIP: net.AssignPublicIP,
-	}, nil
+	subnets := spec.Ingress.Subnets
+	if len(subnets) == 0 {
+		subnets = net.Subnets
+	}
+	_, err := m.ingress.ApplyLoadBalancer(ctx, ingress.LoadBalancerSpec{
+		Name: NamesOf(spec.Name).LoadBalancer(), Subnets: subnets, SecurityGroups: []string{net.IngressGroup},
+		CertificateARN: spec.Ingress.CertificateARN, Tags: map[string]string{"pivot:environment": spec.Name},
+	})
+	return err
+}
+
+// concurrently runs each step in its own goroutine and returns their
+// errors, joined, once all are done.
+func concurrently(steps ...func() error) error {
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, step := range steps {
+		wg.Go(func() { errs[i] = step() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Cluster returns the ARN of the environment's cluster, or ErrNotFound: one
