@@ -347,3 +347,24 @@ func TestCheckEnvContract(t *testing.T) {
 		t.Fatalf("object schema: %v", err)
 	}
 }
+
+// Platform secrets come from /<environment>/_platform/ and read back as
+// platform secrets, not as the service's own.
+func TestTaskDefinitionInput_platformSecrets(t *testing.T) {
+	s := unitSpec()
+	s.PlatformSecrets = []string{"NATS_PASSWORD"}
+	in := s.TaskDefinitionInput(resolved)
+	var from string
+	for _, sec := range container(in, AppContainer).Secrets {
+		if aws.ToString(sec.Name) == "NATS_PASSWORD" {
+			from = aws.ToString(sec.ValueFrom)
+		}
+	}
+	if from != "arn:aws:ssm:eu-west-1:123456789012:parameter/staging/_platform/NATS_PASSWORD" {
+		t.Fatalf("NATS_PASSWORD valueFrom = %q, want the environment's platform parameter", from)
+	}
+	got, _ := observeTaskDefinition(s, describeLike(in))
+	if !slices.Equal(got.PlatformSecrets, []string{"NATS_PASSWORD"}) || slices.Contains(got.Secrets, "NATS_PASSWORD") {
+		t.Errorf("read back: secrets %v, platform secrets %v", got.Secrets, got.PlatformSecrets)
+	}
+}

@@ -130,3 +130,29 @@ func TestExecutionPolicy_pullsFromAnotherAccountsRegistry(t *testing.T) {
 		t.Errorf("the tenant's execution role cannot pull from the registry's repository (pull %v, token %v): %s", pull, auth, iamscope.ExecutionPolicy(tenant).JSON())
 	}
 }
+
+// The execution role reads exactly the platform parameters a service is
+// given as secrets, never the whole /<environment>/_platform/ folder.
+func TestExecutionPolicy_platformSecretsByName(t *testing.T) {
+	s := scope
+	s.PlatformSecrets = []string{"NATS_PASSWORD"}
+	d := iamscope.ExecutionPolicy(s)
+	var found bool
+	for _, st := range d.Statement {
+		if st.Sid != "ReadPlatformSecrets" {
+			continue
+		}
+		found = true
+		if !slices.Equal(st.Action, []string{"ssm:GetParameters"}) || !slices.Equal(st.Resource, []string{"arn:aws:ssm:eu-west-1:123456789012:parameter/staging/_platform/NATS_PASSWORD"}) {
+			t.Errorf("ReadPlatformSecrets = %v on %v, want ssm:GetParameters on the one parameter", st.Action, st.Resource)
+		}
+	}
+	if !found {
+		t.Fatal("no ReadPlatformSecrets statement for a service given NATS_PASSWORD")
+	}
+	for _, r := range resources(iamscope.ExecutionPolicy(scope)) {
+		if strings.Contains(r, "_platform") {
+			t.Errorf("a service without platform secrets may read %s", r)
+		}
+	}
+}
