@@ -251,8 +251,7 @@ func (r *Runtime) runTask(t *task) error {
 		r.mu.Unlock()
 	case <-time.After(grace):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-		code := int32(137)
+		code := exitCode(<-exited)
 		r.mu.Lock()
 		t.exitCode = &code
 		r.mu.Unlock()
