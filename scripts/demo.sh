@@ -118,7 +118,7 @@ pivotctl local probe "$PROD" prod
 
 step "5. a tenant: pivotctl tenant add acme (account $TENANT), then promote to tenants"
 if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
-  pivotctl tenant add acme --account-id "$TENANT" --region us-east-1 --repo "$TREE" | head -1
+  pivotctl tenant add acme --account-id "$TENANT" --region us-east-1 --repo "$TREE" | sed -n 1p
   # The tenant's operator stores its secrets first, as for any environment;
   # pivot_tenant_deployment does not create per-service databases yet, so
   # their URLs are secrets here too.
