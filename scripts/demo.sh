@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # make demo: the whole delivery story on the local platform stack.
 #
-#   1. bring up the local stack (moto, nats-server x2, PostgreSQL, Cloudflare emulator);
+#   1. bring up the local stack (moto behind the local ECS runtime, nats-server x2,
+#      PostgreSQL, Cloudflare emulator);
 #   2. apply envs/staging (account 111111111111) at the declared image tags;
-#      staging records its verified release;
+#      staging records its verified release; the runtime runs what was
+#      deployed and `pivotctl local probe` sends a message through it;
 #   3. CI's bump: `pivotctl image bump messenger <sha>`, and staging applies it;
-#   4. promote: envs/prod (account 222222222222) deploys staging's release;
+#   4. promote: envs/prod (account 222222222222) deploys staging's release,
+#      probed the same way;
 #   5. add a tenant with `pivotctl tenant add` (account 333333333333) and
 #      promote: envs/tenants deploys prod's release into the tenant's account;
 #   6. print what runs where.
