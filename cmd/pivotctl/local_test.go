@@ -78,7 +78,12 @@ func TestLocal_upTwiceThenDown(t *testing.T) {
 
 	// Every component answers with a real client.
 	e := first.Endpoints
-	nc, err := nats.Connect(e.NATS)
+	// NATS requires the platform user's password, as a real system does.
+	if nc, err := nats.Connect(e.NATS); err == nil {
+		nc.Close()
+		t.Error("the stack's NATS accepted a client without credentials")
+	}
+	nc, err := nats.Connect(e.NATS, nats.UserInfo(localstack.NATSUser, e.NATSPassword))
 	if err != nil {
 		t.Fatalf("connect nats: %v", err)
 	}
