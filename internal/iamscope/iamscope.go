@@ -132,6 +132,17 @@ func ExecutionPolicy(s Scope) Document {
 			arns = append(arns, s.PlatformParameterARN(k))
 		}
 		st = append(st, Statement{Sid: "ReadPlatformSecrets", Effect: "Allow", Action: []string{"ssm:GetParameters"}, Resource: arns})
+		// A customer-managed key decrypts a parameter only for a caller the
+		// key allows in its encryption context: one grant per parameter,
+		// since a condition holds one value here.
+		for i, arn := range arns {
+			d := s.decrypt()
+			d.Sid = fmt.Sprintf("DecryptPlatformSecret%d", i+1)
+			d.Condition = map[string]map[string]string{
+				"StringEquals": {"kms:ViaService": "ssm." + s.Region + ".amazonaws.com", "kms:EncryptionContext:PARAMETER_ARN": arn},
+			}
+			st = append(st, d)
+		}
 	}
 	if repo, ok := ECRRepositoryARN(s.Image, s.partition()); ok {
 		st = append(st,

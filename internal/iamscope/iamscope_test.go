@@ -150,6 +150,16 @@ func TestExecutionPolicy_platformSecretsByName(t *testing.T) {
 	if !found {
 		t.Fatal("no ReadPlatformSecrets statement for a service given NATS_PASSWORD")
 	}
+	var decrypt bool
+	for _, st := range d.Statement {
+		if st.Sid == "DecryptPlatformSecret1" && slices.Equal(st.Action, []string{"kms:Decrypt"}) &&
+			st.Condition["StringEquals"]["kms:EncryptionContext:PARAMETER_ARN"] == "arn:aws:ssm:eu-west-1:123456789012:parameter/staging/_platform/NATS_PASSWORD" {
+			decrypt = true
+		}
+	}
+	if !decrypt {
+		t.Error("no kms:Decrypt grant for the platform secret under a customer-managed key")
+	}
 	for _, r := range resources(iamscope.ExecutionPolicy(scope)) {
 		if strings.Contains(r, "_platform") {
 			t.Errorf("a service without platform secrets may read %s", r)
