@@ -247,3 +247,15 @@ func (s *Sessions) CallerIdentity(ctx context.Context, t Target) (Identity, erro
 	}
 	return id, nil
 }
+
+// Partition is the AWS partition of a region: aws-cn and aws-us-gov have
+// ARNs of their own.
+func Partition(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "aws-cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "aws-us-gov"
+	}
+	return "aws"
+}

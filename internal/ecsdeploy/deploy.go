@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/iamscope"
 )
 
@@ -85,7 +86,7 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if err != nil {
 		return nil, err
 	}
-	res := Resolved{Partition: partitionOf(c.region), Region: c.region, AccountID: account}
+	res := Resolved{Partition: awsx.Partition(c.region), Region: c.region, AccountID: account}
 	var priorSpec *Spec
 	if prior != nil {
 		ps := prior.Spec.WithDefaults()
@@ -635,16 +636,6 @@ func isNotFound(err error) bool {
 		return strings.Contains(msg, "unable to describe task definition") || strings.Contains(msg, "not found") || strings.Contains(msg, "does not exist")
 	}
 	return false
-}
-
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
 }
 
 func asErrors(fe []FieldError) []error {

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/pivotapp/platform/internal/ecsdeploy"
 	"github.com/pivotapp/platform/internal/ingress"
 )
 
@@ -534,7 +535,7 @@ func (m *Manager) checkNoServices(ctx context.Context, cluster string) error {
 		if err != nil {
 			return fmt.Errorf("describe services of %s: %w", cluster, err)
 		}
-		if err := failuresError("describe services of "+cluster, desc.Failures); err != nil {
+		if err := ecsdeploy.FailuresError("describe services of "+cluster, desc.Failures); err != nil {
 			return err
 		}
 		for _, s := range desc.Services {
@@ -545,21 +546,6 @@ func (m *Manager) checkNoServices(ctx context.Context, cluster string) error {
 	}
 	if len(active) > 0 {
 		return fmt.Errorf("cluster %s still runs services %s; destroy them (their pivot_service resources) before the environment", cluster, strings.Join(active, ", "))
-	}
-	return nil
-}
-
-// failuresError turns the failures of a partial ECS answer into an error,
-// except MISSING (the resource does not exist, which callers handle).
-func failuresError(what string, failures []ecstypes.Failure) error {
-	var errs []error
-	for _, f := range failures {
-		if aws.ToString(f.Reason) != "MISSING" {
-			errs = append(errs, fmt.Errorf("%s: %s %s", aws.ToString(f.Arn), aws.ToString(f.Reason), aws.ToString(f.Detail)))
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s: %w", what, errors.Join(errs...))
 	}
 	return nil
 }

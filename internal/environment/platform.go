@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pivotapp/platform/internal/ecsdeploy"
 )
 
 // The OpenTelemetry collector runs as a REPLICA service on Fargate, not as
@@ -144,7 +146,7 @@ func (m *Manager) readPlatformServices(ctx context.Context, cluster string) (map
 	if err != nil {
 		return nil, fmt.Errorf("describe platform services: %w", err)
 	}
-	if err := failuresError("describe platform services", out.Failures); err != nil {
+	if err := ecsdeploy.FailuresError("describe platform services", out.Failures); err != nil {
 		return nil, err
 	}
 	found := map[string]platformService{}
@@ -335,7 +337,7 @@ func (m *Manager) waitPlatformServices(ctx context.Context, cluster string, name
 		if err != nil {
 			return fmt.Errorf("describe platform services: %w", err)
 		}
-		if err := failuresError("describe platform services", out.Failures); err != nil {
+		if err := ecsdeploy.FailuresError("describe platform services", out.Failures); err != nil {
 			return err
 		}
 		pending := []string{}

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // Sid names the statement this package owns in a repository policy.
@@ -38,7 +40,7 @@ type Client struct {
 
 // New returns a Client acting with cfg, in the registry's account.
 func New(cfg aws.Config) *Client {
-	return &Client{ecr: ecr.NewFromConfig(cfg), partition: partitionOf(cfg.Region)}
+	return &Client{ecr: ecr.NewFromConfig(cfg), partition: awsx.Partition(cfg.Region)}
 }
 
 // Grants returns, for each repository, the accounts the statement grants
@@ -249,14 +251,4 @@ func sortedSet(in []string) []string {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
-}
-
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
 }
