@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 )
 
@@ -481,7 +482,7 @@ func ecsTags(env string) []ecstypes.Tag {
 }
 
 func isECSNotFound(err error) bool {
-	switch apiCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException":
 		return true
 	}
