@@ -250,12 +250,12 @@ func TestDeploy_refusesAServiceNotOurs(t *testing.T) {
 // subnet it does not know.
 func failCreateService(st *middleware.Stack) error {
 	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("failCreateService",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if awsmiddleware.GetOperationName(ctx) == "CreateService" {
-					return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "Error retrieving subnet information for [subnet-0]: The subnet ID 'subnet-0' does not exist"}
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if awsmiddleware.GetOperationName(ctx) == "CreateService" {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "Error retrieving subnet information for [subnet-0]: The subnet ID 'subnet-0' does not exist"}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
 }
 
 func TestDeploy_failedCreateLeavesNothing(t *testing.T) {
