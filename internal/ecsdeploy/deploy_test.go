@@ -3,6 +3,7 @@ package ecsdeploy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -21,8 +22,10 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 	"github.com/pivotapp/platform/internal/ecsdeploy/ecsdeploytest"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
 func TestMain(m *testing.M) { acctest.Main(m) }
@@ -298,4 +301,48 @@ func TestDeploy_failedCreateLeavesNothing(t *testing.T) {
 	if len(tds.TaskDefinitionArns) != 1 || tds.TaskDefinitionArns[0] != d.TaskDefinitionARN {
 		t.Fatalf("active revisions %v, service runs %s", tds.TaskDefinitionArns, d.TaskDefinitionARN)
 	}
+}
+
+// Through AWS's eventual consistency and throttling (the local stack's fault
+// mode): new roles unusable for 3 s, a new cluster unknown for 10 s, 30% of
+// calls throttled, 5% failing with a server error. The create converges.
+func TestDeploy_survivesEventualConsistencyAndThrottling(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	f, err := faults.Start(a.Endpoint, faults.Config{ThrottleShare: 0.3, ServerErrorShare: 0.05, RoleDelay: 3 * time.Second, ClusterDelay: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	env := ecsdeploytest.NewEnv(t, a.Config(t), "staging")
+	ecsdeploytest.PutSecret(t, a.Config(t), "/staging/messenger/JWT_KEY", "s3cret")
+	a.Endpoint = f.URL
+	cfg := a.Config(t)
+	cfg.Retryer = awsx.Retryer(0)
+	ctx := context.Background()
+	before := awsx.Retries.Snapshot()
+	// The service goes into a cluster made a moment before.
+	spec := testSpec(env)
+	spec.Cluster = "staging-new"
+	if _, err := ecs.NewFromConfig(cfg).CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	c := ecsdeploy.New(cfg)
+	c.PollInterval = 100 * time.Millisecond
+	if _, err := c.Deploy(ctx, spec, nil); err != nil {
+		t.Fatalf("deploy under faults: %v (injected %v)", err, f.Counts())
+	}
+	got := f.Counts()
+	if got["role not yet visible"] == 0 || got["cluster not yet visible"] == 0 || got["throttled"] == 0 {
+		t.Fatalf("the faults did not all happen: %v", got)
+	}
+	after := awsx.Retries.Snapshot()
+	var retried []string
+	for k, v := range after {
+		if n := v - before[k]; n > 0 {
+			retried = append(retried, fmt.Sprintf("%s=%d", k, n))
+		}
+	}
+	t.Logf("injected %v; retried %v", got, retried)
 }
