@@ -49,7 +49,9 @@ check-generate: generate ## fail when generated files differ from the committed 
 		(echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
 
 faults: tools install-provider ## the release flow (staging, prod, tenants) through 30% throttling, server errors, lost answers and IAM/cluster propagation delays
-	PIVOT_E2E_FAULTS="throttle=0.3,5xx=0.05,lost=0.02,role=5s,cluster=5s" TF_ACC=1 go test -count=1 -timeout 40m -run 'TestReleaseFlow$$' -v ./e2e/ 2>&1 | grep -E '^(---|PASS|FAIL|ok)|faults injected|retries'
+	@mkdir -p .pivot
+	PIVOT_E2E_FAULTS="throttle=0.3,5xx=0.05,lost=0.02,role=5s,cluster=5s" TF_ACC=1 go test -count=1 -timeout 40m -run 'TestReleaseFlow$$' -v ./e2e/ > .pivot/faults.log 2>&1; \
+	  rc=$$?; grep -E '^\s*(---|PASS|FAIL|ok)|faults injected|Error:' .pivot/faults.log; echo "full log: .pivot/faults.log"; exit $$rc
 
 bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run
 	@scripts/bench.sh
