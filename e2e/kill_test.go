@@ -297,4 +297,3 @@ func diff(got, want []string) []string {
 	}
 	return out
 }
-
