@@ -52,7 +52,7 @@ func TenantWorkspaceSpec(tenant string) WorkspaceSpec {
 		Name:             TenantWorkspace(tenant),
 		WorkingDirectory: "envs/tenants",
 		TerraformVersion: "1.8.5",
-		AutoApply:        false, // runs started by the fan-out ask for auto-apply themselves; VCS plans wait for review
+		AutoApply:        false,                                            // runs started by the fan-out ask for auto-apply themselves; VCS plans wait for review
 		Tags:             []string{"platform-tenants", "tenant-" + tenant}, // the cloud block's workspace tag
 		Description:      "envs/tenants for tenant " + tenant + " only (var.tenant); started by trigger-production-deploys",
 		Vars: []Var{

@@ -210,7 +210,9 @@ func (e *Emulator) Runs(workspaceName string) []string {
 			out = append(out, r)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].createdAt.Before(out[j].createdAt) || (out[i].createdAt.Equal(out[j].createdAt) && out[i].id < out[j].id) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].createdAt.Before(out[j].createdAt) || (out[i].createdAt.Equal(out[j].createdAt) && out[i].id < out[j].id)
+	})
 	ids := make([]string, len(out))
 	for i, r := range out {
 		ids[i] = r.id
