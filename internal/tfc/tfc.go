@@ -2,7 +2,7 @@
 // start a run in a workspace and follow it to its end (progress lines, the
 // run's URL, an error naming the phase that failed), run many workspaces at
 // once (the tenant fan-out), create a tenant's workspace, and configure the
-// notification that calls tfc-relay. It replaces scripts/ci/tfc-run.sh.
+// notification that calls tfc-relay. It replaced scripts/ci/tfc-run.sh (bash, curl and jq).
 package tfc
 
 import (
