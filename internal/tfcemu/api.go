@@ -41,7 +41,12 @@ func (e *Emulator) mux() *http.ServeMux {
 		// (requests per second) and which product it talks to.
 		w.Header().Set("TFP-API-Version", "2.6")
 		w.Header().Set("TFP-AppName", "HCP Terraform")
-		w.Header().Set("X-RateLimit-Limit", "30")
+		switch {
+		case e.opts.RateLimit == 0:
+			w.Header().Set("X-RateLimit-Limit", "30")
+		case e.opts.RateLimit > 0:
+			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(e.opts.RateLimit))
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	m.HandleFunc("GET "+apiPrefix+"/organizations/{org}/workspaces", auth(e.listWorkspaces))

@@ -64,6 +64,12 @@ type Options struct {
 	Concurrency int
 	// Executor runs the runs; nil plans no changes at once.
 	Executor Executor
+	// RateLimit is the X-RateLimit-Limit go-tfe reads at start (requests
+	// per second it allows itself): 30 when zero, as Terraform Cloud's;
+	// negative sends none (no client-side limit), for simulations that
+	// compress minutes-long runs into milliseconds and would otherwise be
+	// bound by the limit rather than by the runs.
+	RateLimit int
 	// HTTPClient delivers notifications; nil uses a client with a 15 s
 	// timeout.
 	HTTPClient *http.Client
