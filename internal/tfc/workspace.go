@@ -39,7 +39,7 @@ type Var struct {
 	HCL       bool
 	Sensitive bool
 	// Placeholder marks a value the operator sets by hand (a secret, an
-	// external ID): it is created empty and never overwritten.
+	// external ID): it is created with Value and never overwritten.
 	Placeholder bool
 	Description string
 }
@@ -57,7 +57,8 @@ func TenantWorkspaceSpec(tenant string) WorkspaceSpec {
 		Description:      "envs/tenants for tenant " + tenant + " only (var.tenant); started by trigger-production-deploys",
 		Vars: []Var{
 			{Key: "tenant", Value: tenant, Category: tfe.CategoryTerraform, Description: "the one tenant of tenants.tf this workspace deploys"},
-			{Key: "tenant_external_ids", Value: "", Category: tfe.CategoryTerraform, HCL: true, Sensitive: true, Placeholder: true,
+			// Created as an empty map (valid HCL) for the operator to fill.
+			{Key: "tenant_external_ids", Value: "{}", Category: tfe.CategoryTerraform, HCL: true, Sensitive: true, Placeholder: true,
 				Description: fmt.Sprintf("{ %s = \"<external ID of the tenant's pivot-deployer role>\" }", tenant)},
 		},
 	}

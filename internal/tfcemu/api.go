@@ -576,21 +576,23 @@ func (e *Emulator) readApply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) planDoc(rn *run) map[string]any {
+	add, change, destroy := counts(planSummary, rn.planLog.String())
 	return map[string]any{
 		"id": rn.planID, "type": "plans",
 		"attributes": map[string]any{
 			"status": rn.planStatus, "has-changes": rn.hasChanges, "log-read-url": e.baseURL + "/_archivist/plans/" + rn.planID,
-			"resource-additions": 0, "resource-changes": 0, "resource-destructions": 0, "resource-imports": 0,
+			"resource-additions": add, "resource-changes": change, "resource-destructions": destroy, "resource-imports": 0,
 		},
 	}
 }
 
 func (e *Emulator) applyDoc(rn *run) map[string]any {
+	add, change, destroy := counts(applySummary, rn.applyLog.String())
 	return map[string]any{
 		"id": rn.applyID, "type": "applies",
 		"attributes": map[string]any{
 			"status": rn.applyStatus, "log-read-url": e.baseURL + "/_archivist/applies/" + rn.applyID,
-			"resource-additions": 0, "resource-changes": 0, "resource-destructions": 0, "resource-imports": 0,
+			"resource-additions": add, "resource-changes": change, "resource-destructions": destroy, "resource-imports": 0,
 		},
 	}
 }
