@@ -276,7 +276,7 @@ func (c *Client) fail(res *Result, run *tfe.Run, phase string, err error) *RunEr
 	}
 	if lerr == nil && logs != nil {
 		b, _ := io.ReadAll(io.LimitReader(logs, 1<<20))
-		re.Log = tail(string(b), 12)
+		re.Log = tail(string(b), 20)
 	}
 	return re
 }
