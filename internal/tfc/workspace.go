@@ -98,7 +98,8 @@ func (c *Client) EnsureWorkspace(ctx context.Context, s WorkspaceSpec) (bool, er
 	for i, t := range s.Tags {
 		tags[i] = &tfe.Tag{Name: t}
 	}
-	ws, err := c.api.Workspaces.Read(ctx, c.org, s.Name)
+	var ws *tfe.Workspace
+	_, err := c.api.Workspaces.Read(ctx, c.org, s.Name)
 	created := false
 	switch {
 	case errors.Is(err, tfe.ErrResourceNotFound):

@@ -12,7 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
-		"sync"
+	"sync"
 )
 
 // TerraformExecutor runs the real root with Terraform, as a VCS-driven
