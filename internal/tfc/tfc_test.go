@@ -121,7 +121,7 @@ func TestTimeoutCountsFromLeavingTheQueue(t *testing.T) {
 	var out syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Run(ctx, RunOptions{Workspace: "platform-prod", Wait: true, Timeout: 100 * time.Millisecond, Progress: &out})
+		_, err := c.Run(ctx, RunOptions{Workspace: "platform-prod", Wait: true, Timeout: time.Second, Progress: &out})
 		done <- err
 	}()
 	// Release the workspace only once the waiting run was seen pending
@@ -129,7 +129,7 @@ func TestTimeoutCountsFromLeavingTheQueue(t *testing.T) {
 	for !strings.Contains(out.String(), " pending") {
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
 	if err := c.API().Runs.Apply(ctx, holder.ID, tfe.RunApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
