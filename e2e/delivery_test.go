@@ -18,6 +18,7 @@ import (
 	"time"
 
 	tfe "github.com/hashicorp/go-tfe"
+	"gopkg.in/yaml.v3"
 
 	"github.com/pivotapp/platform/internal/ghemu"
 	"github.com/pivotapp/platform/internal/hcledit"
@@ -398,4 +399,58 @@ func postNotification(t *testing.T, url string, body []byte, signature string) i
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestProductionDeploysWorkflow keeps trigger-production-deploys and the
+// rehearsal's stand-in of it in step: the same workspaces, in the same
+// order, through `pivotctl tfc run --wait`, tenants in a matrix that one
+// failure does not stop.
+func TestProductionDeploysWorkflow(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(), ".github", "workflows", "trigger-production-deploys.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On   map[string]any `yaml:"on"`
+		Jobs map[string]struct {
+			Needs    any `yaml:"needs"`
+			Strategy struct {
+				FailFast *bool `yaml:"fail-fast"`
+			} `yaml:"strategy"`
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	if rd, ok := wf.On["repository_dispatch"].(map[string]any); !ok || fmt.Sprint(rd["types"]) != "["+relay.EventStagingApplied+"]" {
+		t.Errorf("the workflow is not started by repository_dispatch %s: %v", relay.EventStagingApplied, wf.On)
+	}
+	runs := func(job string) string {
+		var all []string
+		for _, st := range wf.Jobs[job].Steps {
+			all = append(all, st.Run)
+		}
+		return strings.Join(all, "\n")
+	}
+	for job, want := range map[string]string{
+		"prod":   "pivotctl tfc run --workspace platform-prod --wait",
+		"setup":  "pivotctl tfc run --workspace platform-tenants --wait",
+		"tenant": `pivotctl tfc run --workspace "platform-tenant-$TENANT" --wait`,
+	} {
+		if !strings.Contains(runs(job), want) {
+			t.Errorf("job %s does not run %q:\n%s", job, want, runs(job))
+		}
+	}
+	if fmt.Sprint(wf.Jobs["setup"].Needs) != "prod" || fmt.Sprint(wf.Jobs["tenant"].Needs) != "setup" {
+		t.Errorf("jobs are not ordered prod -> setup -> tenant: setup needs %v, tenant needs %v", wf.Jobs["setup"].Needs, wf.Jobs["tenant"].Needs)
+	}
+	if ff := wf.Jobs["tenant"].Strategy.FailFast; ff == nil || *ff {
+		t.Error("the tenant matrix must set fail-fast: false (one tenant's failure does not stop the others)")
+	}
+	if strings.Contains(string(b), "tfc-run.sh") {
+		t.Error("the workflow still calls scripts/ci/tfc-run.sh")
+	}
 }
