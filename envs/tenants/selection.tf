@@ -26,3 +26,21 @@ locals {
   selected_tenants = var.tenant == null ? local.tenants : { for name, t in local.tenants : name => t if name == var.tenant }
   manage_registry  = var.tenant == null || var.tenant == ""
 }
+
+# Two workspaces must never manage the same tenant: where Terraform knows
+# the workspace's name (terraform.workspace under the cloud block), a
+# tenant workspace must select its own tenant and platform-tenants none.
+output "tenant_selection" {
+  description = "The tenants this run manages (every tenant when var.tenant is null)."
+  value       = sort(keys(local.selected_tenants))
+
+  precondition {
+    condition     = !startswith(terraform.workspace, "platform-tenant-") || var.tenant == trimprefix(terraform.workspace, "platform-tenant-")
+    error_message = "Workspace ${terraform.workspace} must set the Terraform variable tenant = \"${trimprefix(terraform.workspace, "platform-tenant-")}\"."
+  }
+
+  precondition {
+    condition     = terraform.workspace != "platform-tenants" || var.tenant == ""
+    error_message = "Workspace platform-tenants must set the Terraform variable tenant = \"\" (the registry grant only): the tenants have workspaces of their own."
+  }
+}
