@@ -706,8 +706,10 @@ func (e *Emulator) createConfig(w http.ResponseWriter, r *http.Request) {
 	}
 	c.ws = ws
 	e.mu.Unlock()
-	// An enabled configuration is verified at once; one whose destination
-	// does not answer 2xx is refused.
+	// An enabled configuration is verified at once (Terraform Cloud sends a
+	// verification notification that must get a 2xx); the stand-in refuses
+	// to save one whose destination does not answer so, which is stricter
+	// than a configuration saved with a failed delivery response.
 	if c.enabled && c.destinationType == "generic" {
 		if err := e.verify(c); err != nil {
 			writeErrors(w, http.StatusBadRequest, "verification failed", err.Error())
