@@ -27,6 +27,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/jsm.go"
 	"github.com/nats-io/nats.go"
+
+	"github.com/pivotapp/platform/internal/hcledit"
+	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/repo"
 )
 
 // TestKillAnywhereConverges kills `terraform apply` of envs/staging with
@@ -43,14 +47,7 @@ func TestKillAnywhereConverges(t *testing.T) {
 	if _, err := os.Stat(terraformBinary()); err != nil {
 		t.Skipf("no Terraform at %s: run `make tools` to install the pinned Terraform", terraformBinary())
 	}
-	points := 12
-	if v := os.Getenv("PIVOT_KILL_POINTS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			t.Fatalf("PIVOT_KILL_POINTS=%q: want a positive number", v)
-		}
-		points = n
-	}
+	points := killPoints(t)
 	cliConfig := buildProvider(t)
 	s := startStack(t)
 	tree := copyTree(t)
@@ -68,8 +65,6 @@ func TestKillAnywhereConverges(t *testing.T) {
 	template := stagingRoot(newAccountID(t))
 	template.init(t)
 
-	// One whole apply, in its own account and folder, gives the span the
-	// kill points spread over.
 	run := func(t *testing.T, i int) (*root, string) {
 		account := newAccountID(t)
 		s.putSecrets(t, account, "/staging/friend/JWT_HS256_SECRET")
@@ -77,6 +72,96 @@ func TestKillAnywhereConverges(t *testing.T) {
 		r.opts.TerraformDir = cloneRoot(t, template.opts.TerraformDir, fmt.Sprintf("kill-%d", i))
 		return r, account
 	}
+	converged, killed := s.killAtPoints(t, "staging", points, run)
+	t.Logf("kill -9 of a staging apply: %d of %d points converged with one apply and left nothing outside the state (%d killed mid-apply)", converged, points, killed)
+}
+
+// TestKillTenantApplyConverges is TestKillAnywhereConverges for a tenant's
+// first apply (envs/tenants with one tenant selected, as its workspace
+// runs it), after staging and production are up.
+func TestKillTenantApplyConverges(t *testing.T) {
+	if _, err := os.Stat(terraformBinary()); err != nil {
+		t.Skipf("no Terraform at %s: run `make tools` to install the pinned Terraform", terraformBinary())
+	}
+	points := killPoints(t)
+	cliConfig := buildProvider(t)
+	s := startStack(t)
+	tree := copyTree(t)
+	staging, prod := newAccountID(t), newAccountID(t)
+	database := fmt.Sprintf(`{ ssl_mode = "disable", endpoint_override = { writer = %q } }`, s.postgresEndpoint(t))
+	with := func(base map[string]string, kv ...string) map[string]string {
+		out := maps.Clone(base)
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	s.putSecrets(t, staging, "/staging/friend/JWT_HS256_SECRET")
+	s.putSecrets(t, prod, "/prod/friend/JWT_HS256_SECRET")
+	stagingRoot := newRoot(tree, "staging", cliConfig, with(s.providerEnv(s.natsStaging),
+		"TF_VAR_deployer_role_arn", roleARN(staging), "TF_VAR_image_registry", registry,
+		"TF_VAR_nats_url", s.natsStaging.URL, "TF_VAR_database", database))
+	prodRoot := newRoot(tree, "prod", cliConfig, with(s.providerEnv(s.natsProd),
+		"TF_VAR_deployer_role_arn", roleARN(prod), "TF_VAR_staging_release_reader_role_arn", roleARN(staging),
+		"TF_VAR_image_registry", registry, "TF_VAR_nats_url", s.natsProd.URL,
+		"TF_VAR_database", strings.TrimSuffix(database, " }")+", deletion_protection = false }"))
+	tenants := newRoot(tree, "tenants", cliConfig, with(s.providerEnv(s.natsProd),
+		"TF_VAR_deployer_role_arn", roleARN(prod), "TF_VAR_image_registry", registry))
+	for _, r := range []*root{stagingRoot, prodRoot, tenants} {
+		r.init(t)
+	}
+	stagingRoot.apply(t)
+	prodRoot.apply(t)
+
+	run := func(t *testing.T, i int) (*root, string) {
+		account, name := newAccountID(t), fmt.Sprintf("kill%d", i)
+		s.putSecrets(t, account, "/"+name+"/friend/JWT_HS256_SECRET", "/"+name+"/messenger/DATABASE_URL", "/"+name+"/notifier/DATABASE_URL")
+		dir := cloneRoot(t, tenants.opts.TerraformDir, "tenants-kill-"+strconv.Itoa(i))
+		file := filepath.Join(dir, filepath.Base(repo.TenantsFile))
+		if err := hcledit.AddTenant(file, hcledit.Tenant{Name: name, AccountID: account, Region: localstack.Region}); err != nil {
+			t.Fatal(err)
+		}
+		// The test destroys what it made; a real tenant keeps protection.
+		unprotect(t, file)
+		r := newRoot(tree, "tenants", cliConfig, with(tenants.opts.EnvVars, "TF_VAR_tenant", name))
+		r.opts.TerraformDir = dir
+		return r, account
+	}
+	converged, killed := s.killAtPoints(t, "tenant", points, run)
+	t.Logf("kill -9 of a tenant's apply: %d of %d points converged with one apply and left nothing outside the state (%d killed mid-apply)", converged, points, killed)
+}
+
+func killPoints(t *testing.T) int {
+	t.Helper()
+	points := 12
+	if v := os.Getenv("PIVOT_KILL_POINTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("PIVOT_KILL_POINTS=%q: want a positive number", v)
+		}
+		points = n
+	}
+	return points
+}
+
+func unprotect(t *testing.T, file string) {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(src), "deletion_protection = true", "deletion_protection = false")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// killAtPoints measures one whole apply (run 0), then for each point kills
+// a fresh apply (its own account and folder) part way, applies once more,
+// checks the plan is empty, destroys, and compares the inventory with the
+// one before. It returns how many points passed and how many kills landed
+// before the apply ended.
+func (s *stack) killAtPoints(t *testing.T, what string, points int, run func(t *testing.T, i int) (*root, string)) (converged, killedMidway int) {
+	t.Helper()
 	whole, wholeAccount := run(t, 0)
 	before := s.inventory(t, wholeAccount)
 	began := time.Now()
@@ -84,17 +169,15 @@ func TestKillAnywhereConverges(t *testing.T) {
 	span := time.Since(began)
 	whole.destroy(t)
 	if after := s.inventory(t, wholeAccount); !slices.Equal(after, before) {
-		t.Fatalf("an uninterrupted apply and destroy left %v", diff(after, before))
+		t.Fatalf("an uninterrupted %s apply and destroy left %v", what, diff(after, before))
 	}
-	t.Logf("a whole staging apply takes %s; killing at %d points over it", span.Round(time.Millisecond), points)
-
-	converged, killedMidway := 0, 0
+	t.Logf("a whole %s apply takes %s; killing at %d points over it", what, span.Round(time.Millisecond), points)
 	for i := 1; i <= points; i++ {
 		at := time.Duration(float64(span) * (float64(i) - 0.5) / float64(points))
 		ok := t.Run(fmt.Sprintf("kill at %s", at.Round(time.Millisecond)), func(t *testing.T) {
 			r, account := run(t, i)
 			base := s.inventory(t, account)
-			if killed := r.applyKilledAfter(t, at); killed {
+			if r.applyKilledAfter(t, at) {
 				killedMidway++
 			}
 			r.apply(t)
@@ -108,7 +191,7 @@ func TestKillAnywhereConverges(t *testing.T) {
 			converged++
 		}
 	}
-	t.Logf("kill -9 of a staging apply: %d of %d points converged with one apply and left nothing outside the state (%d killed mid-apply)", converged, points, killedMidway)
+	return converged, killedMidway
 }
 
 // cloneRoot copies an initialised root folder (with .terraform and the lock

@@ -288,10 +288,45 @@ func (c *Client) sameRevision(ctx context.Context, input *ecs.RegisterTaskDefini
 // registerTaskDefinition retries while the roles it names, created moments
 // before, are not yet visible to ECS.
 func (c *Client) registerTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, error) {
+	return RegisterTaskDefinition(ctx, c.ecs, in)
+}
+
+// RegisterTaskDefinition registers in, retrying (for up to
+// awsx.PropagationTimeout) while the roles it names are too new for ECS.
+func RegisterTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, error) {
 	var out *ecs.RegisterTaskDefinitionOutput
 	err := awsx.Retry(ctx, "RegisterTaskDefinition "+aws.ToString(in.Family), awsx.PropagationTimeout, rolePropagating, func(ctx context.Context) error {
 		var err error
-		out, err = c.ecs.RegisterTaskDefinition(ctx, in)
+		out, err = api.RegisterTaskDefinition(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// CreateService creates the service, retrying on what terraform-provider-aws
+// retries CreateService on (see createServiceRetryable).
+func CreateService(ctx context.Context, api *ecs.Client, in *ecs.CreateServiceInput) (*ecs.CreateServiceOutput, error) {
+	var out *ecs.CreateServiceOutput
+	err := awsx.Retry(ctx, "CreateService "+aws.ToString(in.ServiceName), awsx.PropagationTimeout, createServiceRetryable, func(ctx context.Context) error {
+		var err error
+		out, err = api.CreateService(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// CreateCluster creates the cluster, retrying while ECS's service-linked
+// role, made on the account's first cluster, is not yet usable.
+func CreateCluster(ctx context.Context, api *ecs.Client, in *ecs.CreateClusterInput) (*ecs.CreateClusterOutput, error) {
+	var out *ecs.CreateClusterOutput
+	err := awsx.Retry(ctx, "CreateCluster "+aws.ToString(in.ClusterName), awsx.PropagationTimeout, func(err error) string {
+		if strings.Contains(awsx.ErrorMessage(err), "Unable to assume the service linked role") {
+			return "service-linked role not yet usable"
+		}
+		return ""
+	}, func(ctx context.Context) error {
+		var err error
+		out, err = api.CreateCluster(ctx, in)
 		return err
 	})
 	return out, err
@@ -329,12 +364,7 @@ func createServiceRetryable(err error) string {
 }
 
 func (c *Client) createService(ctx context.Context, s Spec, tdARN string) (*ecstypes.Service, error) {
-	var out *ecs.CreateServiceOutput
-	err := awsx.Retry(ctx, "CreateService "+s.Name, awsx.PropagationTimeout, createServiceRetryable, func(ctx context.Context) error {
-		var err error
-		out, err = c.createServiceOnce(ctx, s, tdARN)
-		return err
-	})
+	out, err := CreateService(ctx, c.ecs, s.createServiceInput(tdARN))
 	if err != nil {
 		return nil, fmt.Errorf("create service %s in cluster %s: %w", s.Name, s.Cluster, err)
 	}
@@ -342,8 +372,8 @@ func (c *Client) createService(ctx context.Context, s Spec, tdARN string) (*ecst
 	return out.Service, nil
 }
 
-func (c *Client) createServiceOnce(ctx context.Context, s Spec, tdARN string) (*ecs.CreateServiceOutput, error) {
-	return c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+func (s Spec) createServiceInput(tdARN string) *ecs.CreateServiceInput {
+	return &ecs.CreateServiceInput{
 		Cluster:                     aws.String(s.Cluster),
 		ServiceName:                 aws.String(s.Name),
 		TaskDefinition:              aws.String(tdARN),
@@ -358,7 +388,7 @@ func (c *Client) createServiceOnce(ctx context.Context, s Spec, tdARN string) (*
 		PropagateTags:               ecstypes.PropagateTagsService,
 		EnableECSManagedTags:        true,
 		Tags:                        ecsTags(s.managedTags()),
-	})
+	}
 }
 
 func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool) (*ecstypes.Service, error) {

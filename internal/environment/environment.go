@@ -718,7 +718,7 @@ func (m *Manager) ensureCluster(ctx context.Context, spec Spec, nsARN string) (s
 		return "", fmt.Errorf("describe cluster %s: %w", name, err)
 	}
 	if len(out.Clusters) == 0 || aws.ToString(out.Clusters[0].Status) != "ACTIVE" {
-		created, err := m.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		created, err := ecsdeploy.CreateCluster(ctx, m.ecs, &ecs.CreateClusterInput{
 			ClusterName: aws.String(name), Settings: settings, ServiceConnectDefaults: defaults, Tags: ecsTags(spec.Name),
 		})
 		if err != nil {
