@@ -75,7 +75,7 @@ func (r countingRetryer) RetryDelay(attempt int, err error) (time.Duration, erro
 	if code == "" {
 		code = "transport"
 	}
-	Retries.add("sdk " + code)
+	Retries.Add("sdk " + code)
 	return r.RetryerV2.RetryDelay(attempt, err)
 }
 
@@ -89,7 +89,8 @@ type RetryCounter struct {
 // Retries counts every retry of this process: the SDK's and Retry's.
 var Retries = &RetryCounter{}
 
-func (c *RetryCounter) add(reason string) {
+// Add counts one retry for reason, for retry loops of their own.
+func (c *RetryCounter) Add(reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.n == nil {
@@ -152,7 +153,7 @@ func Retry(ctx context.Context, what string, timeout time.Duration, retryable fu
 		if reason == "" || time.Now().Add(wait).After(deadline) {
 			return err
 		}
-		Retries.add(reason)
+		Retries.Add(reason)
 		if f, ok := ctx.Value(logKey{}).(LogFunc); ok && f != nil {
 			f("retrying", "call", what, "reason", reason, "attempt", attempt, "wait", wait.String())
 		}
