@@ -246,6 +246,26 @@ func TestRunsServicesAsProcesses(t *testing.T) {
 		}
 	})
 
+	t.Run("create is idempotent only with its client token", func(t *testing.T) {
+		// As ECS: a second CreateService of a live service is refused
+		// (moto would overwrite it), the same call again is not.
+		td := e.register(t, svcOpts{name: "client", image: collector, role: role})
+		in := &ecs.CreateServiceInput{Cluster: aws.String("test"), ServiceName: aws.String("client"), TaskDefinition: aws.String(td), DesiredCount: aws.Int32(1), ClientToken: aws.String("other-call")}
+		if _, err := e.ecs.CreateService(ctx, in); awsx.ErrorMessage(err) != "Creation of service was not idempotent." {
+			t.Fatalf("second create of a live service: %v", err)
+		}
+		in.ServiceName, in.ClientToken = aws.String("again"), aws.String("token-1")
+		if _, err := e.ecs.CreateService(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ecs.CreateService(ctx, in); err != nil {
+			t.Fatalf("the same create again: %v", err)
+		}
+		if _, err := e.ecs.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("test"), Service: aws.String("again"), Force: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
 	t.Run("secret the role may not read", func(t *testing.T) {
 		e.service(t, svcOpts{name: "denied", image: collector, role: role, count: 1,
 			secrets: map[string]string{"TOKEN": paramARN("/other/TOKEN")}})

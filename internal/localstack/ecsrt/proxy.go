@@ -100,6 +100,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // relay sends a service call to moto and adjusts or learns from the answer.
 func (p *Proxy) relay(w http.ResponseWriter, req *http.Request, op string, body []byte) {
+	if op == "CreateService" {
+		if account, region := p.caller(req); account != "" {
+			if refusal := p.rt.createConflict(account, region, body); refusal != "" {
+				writeJSON(w, http.StatusBadRequest, ecsError("InvalidParameterException", refusal))
+				return
+			}
+		}
+	}
 	began := time.Now()
 	status, header, resp, err := p.forward(req, body)
 	if err != nil {
@@ -127,6 +135,9 @@ func (p *Proxy) relay(w http.ResponseWriter, req *http.Request, op string, body 
 					p.rt.forceNewDeployment(s.ServiceArn)
 				}
 				p.rt.observe(s.ServiceArn, clusterName(s.ClusterArn), s.ServiceName, s.DesiredCount, s.TaskDefinition, in.ServiceConnect, in.Deployment, began)
+				if op == "CreateService" {
+					p.rt.created(s.ServiceArn, body)
+				}
 				p.rt.poke()
 			}
 		case "DeleteService":

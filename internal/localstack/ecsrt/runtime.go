@@ -89,6 +89,8 @@ type service struct {
 	// began earlier is older news.
 	updatedAt time.Time
 	rr        int // round-robin cursor for Service Connect
+	// clientToken is the idempotency token the service was created with.
+	clientToken string
 }
 
 type deployment struct {
@@ -331,6 +333,49 @@ func (r *Runtime) observe(arn, cluster, name string, desired int, taskDef string
 }
 
 // forget marks a service deleted: its tasks stop.
+// createConflict answers a CreateService as ECS does when a live service of
+// that name exists in the cluster: the same call again (same clientToken)
+// is idempotent, any other is refused. Moto would overwrite the service.
+func (r *Runtime) createConflict(account, region string, body []byte) string {
+	var in struct {
+		ServiceName string `json:"serviceName"`
+		Cluster     string `json:"cluster"`
+		ClientToken string `json:"clientToken"`
+	}
+	if json.Unmarshal(body, &in) != nil {
+		return ""
+	}
+	cluster := clusterName(in.Cluster)
+	if cluster == "" {
+		cluster = "default"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.services {
+		if s.deleted || s.account != account || s.region != region || s.cluster != cluster || s.name != in.ServiceName {
+			continue
+		}
+		if in.ClientToken != "" && in.ClientToken == s.clientToken {
+			return ""
+		}
+		return "Creation of service was not idempotent."
+	}
+	return ""
+}
+
+// created records the idempotency token of a service just created.
+func (r *Runtime) created(arn string, body []byte) {
+	var in struct {
+		ClientToken string `json:"clientToken"`
+	}
+	_ = json.Unmarshal(body, &in)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s := r.services[arn]; s != nil {
+		s.clientToken = in.ClientToken
+	}
+}
+
 func (r *Runtime) forget(arn string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
