@@ -329,7 +329,9 @@ func (f *found) missing(spec Spec, zones []string) []string {
 		}
 		for _, az := range zones {
 			s, ok := f.subnets[subnetPart(az)]
-			if ok && !slices.ContainsFunc(r.Associations, func(a ec2types.RouteTableAssociation) bool { return aws.ToString(a.SubnetId) == aws.ToString(s.SubnetId) }) {
+			if ok && !slices.ContainsFunc(r.Associations, func(a ec2types.RouteTableAssociation) bool {
+				return aws.ToString(a.SubnetId) == aws.ToString(s.SubnetId)
+			}) {
 				out = append(out, part+" (association "+subnetPart(az)+")")
 			}
 		}
