@@ -292,9 +292,6 @@ func (f *found) missing(spec Spec, zones []string) []string {
 	if f.vpc == nil {
 		return []string{partVPC}
 	}
-	if aws.ToString(f.vpc.CidrBlock) != spec.CIDR {
-		out = append(out, partVPC+" (cidr "+aws.ToString(f.vpc.CidrBlock)+")")
-	}
 	if len(zones) < spec.Zones {
 		out = append(out, fmt.Sprintf("subnets (%d of %d zones)", len(zones), spec.Zones))
 	}
