@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -33,15 +36,13 @@ func newTenantCmd() *cobra.Command {
 			if err := hcledit.AddTenant(path, t); err != nil {
 				return err
 			}
+			secrets, err := repo.DeclaredSecrets(r)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "added tenant %s (account %s, %s) to %s\n\n", t.Name, t.AccountID, t.Region, repo.TenantsFile)
-			fmt.Fprintf(out, "Next steps:\n")
-			fmt.Fprintf(out, "  1. In the tenant's account %s, create the role pivot-deployer trusting the platform's deploy role,\n", t.AccountID)
-			fmt.Fprintf(out, "     with the tenant's external ID (see envs/tenants/README.md).\n")
-			fmt.Fprintf(out, "  2. Store the external ID in the Terraform Cloud workspace for envs/tenants (variable tenant_external_ids[%q]).\n", t.Name)
-			fmt.Fprintf(out, "  3. Open a pull request with this change; the speculative plan shows the tenant's new deployment\n")
-			fmt.Fprintf(out, "     and account %s added to the registry's pull grant (pivot_registry_access.tenants).\n", t.AccountID)
-			fmt.Fprintf(out, "  4. Merge; the next production release reaches %s with the verified prod image set.\n", t.Name)
+			fmt.Fprint(out, tenantNextSteps(t, secrets))
 			return nil
 		},
 	}
@@ -100,4 +101,26 @@ func newTenantCmd() *cobra.Command {
 	}
 	cmd.AddCommand(add, list, remove)
 	return cmd
+}
+
+// tenantNextSteps is what an operator supplies besides the reviewed change:
+// the deployer role, and every value the plan checks and refuses the
+// tenant without (its secrets, its NATS password, the path to its NATS).
+func tenantNextSteps(t hcledit.Tenant, secrets map[string][]string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Operator-supplied, outside this change (the plan refuses the tenant while one is missing):\n")
+	fmt.Fprintf(&b, "  1. In account %s, the role pivot-deployer trusting the platform's deploy role, with an external ID\n", t.AccountID)
+	fmt.Fprintf(&b, "     (see envs/tenants/README.md); the external ID in the envs/tenants workspace: tenant_external_ids[%q].\n", t.Name)
+	fmt.Fprintf(&b, "  2. SecureString parameters in account %s (region %s):\n", t.AccountID, t.Region)
+	for _, svc := range slices.Sorted(maps.Keys(secrets)) {
+		for _, name := range secrets[svc] {
+			fmt.Fprintf(&b, "       /%s/%s/%s\n", t.Name, svc, name)
+		}
+	}
+	fmt.Fprintf(&b, "  3. In the envs/tenants workspace (sensitive): tenant_nats_passwords[%q], at least 16 characters.\n", t.Name)
+	fmt.Fprintf(&b, "  4. Where the workspace reaches the tenant's NATS: tenant_jetstream_urls[%q] (or jetstream_url in the entry).\n", t.Name)
+	fmt.Fprintf(&b, "Then open a pull request with this change; the speculative plan shows the tenant's stack (its VPC,\n")
+	fmt.Fprintf(&b, "database, NATS, services) and account %s added to the registry's pull grant. Merge; the next\n", t.AccountID)
+	fmt.Fprintf(&b, "production release reaches %s with the verified prod image set.\n", t.Name)
+	return b.String()
 }
