@@ -573,8 +573,19 @@ func (m *environmentResourceModel) fromState(ctx context.Context, st environment
 	n := st.Spec.NATS
 	switch {
 	case n.Managed:
+		// A managed cluster's password is in state only when configured
+		// (a tenant's, given so Terraform reaches its streams).
+		password := types.StringNull()
+		if n.Password != "" {
+			password = types.StringValue(n.Password)
+		} else if !m.NATS.IsNull() && !m.NATS.IsUnknown() {
+			var prior envNATSModel
+			if d := m.NATS.As(ctx, &prior, objectAsOptions); !d.HasError() && !prior.Password.IsUnknown() {
+				password = prior.Password
+			}
+		}
 		obj, d := types.ObjectValueFrom(ctx, envNATSTypes, envNATSModel{
-			URL: types.StringNull(), User: types.StringNull(), Password: types.StringNull(), Credentials: types.StringNull(),
+			URL: types.StringNull(), User: types.StringNull(), Password: password, Credentials: types.StringNull(),
 			Managed: types.BoolValue(true), Image: types.StringValue(n.Image), Replicas: types.Int64Value(int64(n.Replicas)),
 			CPU: types.Int64Value(int64(n.CPU)), Memory: types.Int64Value(int64(n.Memory)),
 		})
