@@ -180,6 +180,7 @@ func TestTenantParity(t *testing.T) {
 			sendAndTrace(t, s, st.ECS, accounts[name], name)
 		})
 	}
+	t.Logf("prod: %s\nacme: %s", seen["prod"], seen["acme"])
 	if seen["prod"] == "" || seen["prod"] != seen["acme"] {
 		t.Errorf("prod and the tenant differ:\n prod: %s\n acme: %s", seen["prod"], seen["acme"])
 	}
