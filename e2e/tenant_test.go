@@ -221,7 +221,9 @@ func TestTenantParity(t *testing.T) {
 			t.Fatal(err)
 		}
 		changes := newRoot(tree, "tenants", cliConfig, tenantsEnv("TF_VAR_service_env", `{ notifier = { LOG_LEVEL = "DEBUG" } }`)).plannedChanges(t)
-		if !slices.ContainsFunc(changes, func(c string) bool { return strings.Contains(c, `["friend"]`) && strings.Contains(c, "pivot_service.this") }) {
+		if !slices.ContainsFunc(changes, func(c string) bool {
+			return strings.Contains(c, `["friend"]`) && strings.Contains(c, "pivot_service.this")
+		}) {
 			t.Errorf("friend's desired count, changed in the tenant's account, is not in the plan: %v", changes)
 		}
 	})
