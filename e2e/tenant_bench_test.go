@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -11,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,6 +49,8 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 	cliConfig := buildProvider(b)
 	s := startStack(b)
 	var calls atomic.Int64
+	var opsMu sync.Mutex
+	ops := map[string]int{}
 	upstream, err := url.Parse(s.moto.Endpoint)
 	if err != nil {
 		b.Fatal(err)
@@ -52,6 +58,18 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 	rp := httputil.NewSingleHostReverseProxy(upstream)
 	counting := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
+		op := r.Header.Get("X-Amz-Target")
+		if op == "" {
+			// Query APIs (EC2, IAM, RDS, STS, ELB) name the action in the body.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if v, err := url.ParseQuery(string(body)); err == nil {
+				op = v.Get("Action")
+			}
+		}
+		opsMu.Lock()
+		ops[op]++
+		opsMu.Unlock()
 		rp.ServeHTTP(w, r)
 	}), ReadHeaderTimeout: 30 * time.Second}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -121,10 +139,19 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 			images["messenger"] = tag
 			put()
 			calls.Store(0)
+			opsMu.Lock()
+			clear(ops)
+			opsMu.Unlock()
 			start := time.Now()
 			terraform.Apply(b, opts)
 			runs = append(runs, result{took: time.Since(start), calls: float64(calls.Load()) / float64(n)})
 		}
+		// What one roll-out asked, per tenant (the last one).
+		opsMu.Lock()
+		for _, op := range slices.SortedFunc(maps.Keys(ops), func(a, b string) int { return ops[b] - ops[a] }) {
+			fmt.Printf("step: tenant_rollout %d tenants: %-60s %6.2f calls per tenant\n", n, op, float64(ops[op])/float64(n))
+		}
+		opsMu.Unlock()
 		// The release reached every tenant.
 		for i, account := range accounts {
 			name := fmt.Sprintf("t%02d", i+1)
@@ -135,11 +162,15 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 		slices.SortFunc(runs, func(a, b result) int { return int(a.took - b.took) })
 		return runs[1]
 	}
+	tenants := 50
+	if v, err := strconv.Atoi(os.Getenv("PIVOT_BENCH_TENANTS")); err == nil && v > 0 {
+		tenants = v // a quicker look
+	}
 	b.ResetTimer()
-	many := rollout(50)
+	many := rollout(tenants)
 	one := rollout(1)
 	b.StopTimer()
-	fmt.Printf("bench: tenant_rollout_50_tenants %.2f s baseline %.2f s ratio %.2f\n", many.took.Seconds(), one.took.Seconds(), many.took.Seconds()/one.took.Seconds())
+	fmt.Printf("bench: tenant_rollout_%d_tenants %.2f s baseline %.2f s ratio %.2f\n", tenants, many.took.Seconds(), one.took.Seconds(), many.took.Seconds()/one.took.Seconds())
 	fmt.Printf("bench: tenant_rollout_aws_calls_per_tenant %.1f calls baseline %.1f calls ratio %.2f\n", many.calls, one.calls, many.calls/one.calls)
 }
 
