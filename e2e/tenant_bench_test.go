@@ -85,6 +85,12 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 		took  time.Duration
 		calls float64
 	}
+	// Terraform's default parallelism, as Terraform Cloud runs it, unless
+	// PIVOT_BENCH_PARALLELISM says otherwise.
+	parallelism := 10
+	if v, err := strconv.Atoi(os.Getenv("PIVOT_BENCH_PARALLELISM")); err == nil && v > 0 {
+		parallelism = v
+	}
 	rollout := func(n int) result {
 		tree := copyTree(b)
 		prodAccount := newAccountID(b)
@@ -128,8 +134,7 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 		} {
 			env[k] = v
 		}
-		// Terraform's default parallelism, as Terraform Cloud runs it.
-		opts := &terraform.Options{TerraformDir: filepath.Join(tree, "envs", "tenants"), TerraformBinary: terraformBinary(), EnvVars: env, NoColor: true, Parallelism: 10}
+		opts := &terraform.Options{TerraformDir: filepath.Join(tree, "envs", "tenants"), TerraformBinary: terraformBinary(), EnvVars: env, NoColor: true, Parallelism: parallelism}
 		terraform.Init(b, opts)
 		start := time.Now()
 		terraform.Apply(b, opts)
