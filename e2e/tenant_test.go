@@ -140,6 +140,15 @@ func TestTenantParity(t *testing.T) {
 		}
 	})
 
+	t.Run("missing NATS password refused at plan", func(t *testing.T) {
+		opts := *newRoot(tree, "tenants", cliConfig, tenantsEnv("TF_VAR_tenant_nats_passwords", "{}")).opts
+		opts.RetryableTerraformErrors = nil
+		out, err := terraform.PlanE(t, &opts)
+		if err == nil || !strings.Contains(out, "tenant_nats_passwords") {
+			t.Errorf("the plan of a tenant without its NATS password was not refused naming tenant_nats_passwords (%v):\n%s", err, tail(out, 30))
+		}
+	})
+
 	// ... and what only an operator has: the tenant's secrets.
 	s.putSecrets(t, accounts["acme"], "/acme/friend/JWT_HS256_SECRET")
 	if !t.Run("tenants", tenants.apply) {
