@@ -122,7 +122,7 @@ func TestTenant(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runCtl(t, "tenant", "add", "acme", "--account-id", "111111111111", "--region", "eu-west-1", "--repo", root)
-	if err != nil || !strings.Contains(out, `tenant_nats_passwords["acme"]`) || !strings.Contains(out, "/acme/friend/JWT_HS256_SECRET") {
+	if err != nil || !strings.Contains(out, "tenant_nats_passwords = { acme") || !strings.Contains(out, "/acme/friend/JWT_HS256_SECRET") {
 		t.Fatalf("add: %v\n%s", err, out)
 	}
 	for _, tc := range []struct {

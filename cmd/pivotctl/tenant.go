@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/pivotapp/platform/internal/hcledit"
 	"github.com/pivotapp/platform/internal/repo"
+	"github.com/pivotapp/platform/internal/tfc"
 )
 
 func init() { extraCommands = append(extraCommands, newTenantCmd) }
@@ -22,6 +25,8 @@ func newTenantCmd() *cobra.Command {
 	root := repoFlag(cmd)
 
 	var t hcledit.Tenant
+	var tf tfcFlags
+	var noWorkspace bool
 	add := &cobra.Command{
 		Use:   "add <name> --account-id <12 digits> --region <region> [--domain <dns name>]",
 		Short: "Add a tenant entry; review, commit and apply it",
@@ -42,13 +47,36 @@ func newTenantCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "added tenant %s (account %s, %s) to %s\n\n", t.Name, t.AccountID, t.Region, repo.TenantsFile)
-			fmt.Fprint(out, tenantNextSteps(t, secrets))
+			// The tenant's own Terraform Cloud workspace: created when a
+			// token is at hand, otherwise printed for whoever has one.
+			spec := tfc.TenantWorkspaceSpec(t.Name)
+			workspaceStep := fmt.Sprintf("Create its Terraform Cloud workspace: pivotctl tfc tenant-workspace %s (with TFC_TOKEN), i.e.", t.Name)
+			if os.Getenv("TFC_TOKEN") != "" && !noWorkspace {
+				c, err := tf.client()
+				if err != nil {
+					return err
+				}
+				if err := ensureTenantWorkspace(cmd.Context(), c, spec, cmd); err != nil {
+					return fmt.Errorf("tenant %s was added to %s, but its workspace was not: %w", t.Name, repo.TenantsFile, err)
+				}
+				workspaceStep = ""
+			}
+			fmt.Fprintf(out, "Next steps:\n")
+			step := 1
+			if workspaceStep != "" {
+				fmt.Fprintf(out, "  %d. %s\n", step, workspaceStep)
+				spec.Print(&indented{w: out}, tf.org)
+				step++
+			}
+			fmt.Fprint(out, tenantNextSteps(t, secrets, spec.Name, step))
 			return nil
 		},
 	}
 	add.Flags().StringVar(&t.AccountID, "account-id", "", "the tenant's 12-digit AWS account ID (required)")
 	add.Flags().StringVar(&t.Region, "region", "", "AWS region of the deployment, e.g. eu-west-1 (required)")
 	add.Flags().StringVar(&t.Domain, "domain", "", "public domain of the tenant, e.g. acme.pivot.app (default <name>.<platform zone>)")
+	add.Flags().BoolVar(&noWorkspace, "no-workspace", false, "do not create the tenant's Terraform Cloud workspace even with TFC_TOKEN set; print what it needs")
+	tf.add(add)
 	_ = add.MarkFlagRequired("account-id")
 	_ = add.MarkFlagRequired("region")
 
@@ -95,7 +123,10 @@ func newTenantCmd() *cobra.Command {
 			if err := hcledit.RemoveTenant(filepath.Join(r, repo.TenantsFile), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed tenant %s from %s; the next apply destroys its deployment\n", args[0], repo.TenantsFile)
+			ws := tfc.TenantWorkspace(args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "removed tenant %s from %s; once merged, a run of its workspace destroys its deployment:\n", args[0], repo.TenantsFile)
+			fmt.Fprintf(cmd.OutOrStdout(), "  pivotctl tfc run --workspace %s --wait\n", ws)
+			fmt.Fprintf(cmd.OutOrStdout(), "then delete the workspace %s (the fan-out no longer runs it) and apply platform-tenants (the registry grant).\n", ws)
 			return nil
 		},
 	}
@@ -103,24 +134,44 @@ func newTenantCmd() *cobra.Command {
 	return cmd
 }
 
-// tenantNextSteps is what an operator supplies besides the reviewed change:
-// the deployer role, and every value the plan checks and refuses the
-// tenant without (its secrets, its NATS password, the path to its NATS).
-func tenantNextSteps(t hcledit.Tenant, secrets map[string][]string) string {
+// indented prefixes every line with five spaces (a step's details).
+type indented struct{ w io.Writer }
+
+func (i *indented) Write(p []byte) (int, error) {
+	lines := strings.SplitAfter(string(p), "\n")
+	for _, l := range lines {
+		if l == "" {
+			continue
+		}
+		if _, err := io.WriteString(i.w, "     "+l); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// tenantNextSteps is what an operator supplies besides the reviewed change
+// (numbered from step): the deployer role, and every value the plan checks
+// and refuses the tenant without (its secrets, its NATS password, the path
+// to its NATS), then the review.
+func tenantNextSteps(t hcledit.Tenant, secrets map[string][]string, workspace string, step int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Operator-supplied, outside this change (the plan refuses the tenant while one is missing):\n")
-	fmt.Fprintf(&b, "  1. In account %s, the role pivot-deployer trusting the platform's deploy role, with an external ID\n", t.AccountID)
-	fmt.Fprintf(&b, "     (see envs/tenants/README.md); the external ID in the envs/tenants workspace: tenant_external_ids[%q].\n", t.Name)
-	fmt.Fprintf(&b, "  2. SecureString parameters in account %s (region %s):\n", t.AccountID, t.Region)
+	fmt.Fprintf(&b, "  %d. In the tenant's account %s, create the role pivot-deployer trusting the platform's deploy role,\n", step, t.AccountID)
+	fmt.Fprintf(&b, "     with the tenant's external ID (see envs/tenants/README.md); store the external ID in the workspace\n")
+	fmt.Fprintf(&b, "     %s (sensitive variable tenant_external_ids = { %s = \"...\" }).\n", workspace, t.Name)
+	fmt.Fprintf(&b, "  %d. Put the services' secrets in account %s (region %s), SecureString parameters:\n", step+1, t.AccountID, t.Region)
 	for _, svc := range slices.Sorted(maps.Keys(secrets)) {
 		for _, name := range secrets[svc] {
 			fmt.Fprintf(&b, "       /%s/%s/%s\n", t.Name, svc, name)
 		}
 	}
-	fmt.Fprintf(&b, "  3. In the envs/tenants workspace (sensitive): tenant_nats_passwords[%q], at least 16 characters.\n", t.Name)
-	fmt.Fprintf(&b, "  4. Where the workspace reaches the tenant's NATS: tenant_jetstream_urls[%q] (or jetstream_url in the entry).\n", t.Name)
-	fmt.Fprintf(&b, "Then open a pull request with this change; the speculative plan shows the tenant's stack (its VPC,\n")
-	fmt.Fprintf(&b, "database, NATS, services) and account %s added to the registry's pull grant. Merge; the next\n", t.AccountID)
-	fmt.Fprintf(&b, "production release reaches %s with the verified prod image set.\n", t.Name)
+	fmt.Fprintf(&b, "  %d. In the workspace %s (sensitive): tenant_nats_passwords = { %s = \"<16+ characters>\" }, the\n", step+2, workspace, t.Name)
+	fmt.Fprintf(&b, "     password of the tenant's NATS; and where the workspace reaches that NATS: tenant_jetstream_urls\n")
+	fmt.Fprintf(&b, "     = { %s = \"nats://...:4222\" } (or jetstream_url in the tenants.tf entry).\n", t.Name)
+	fmt.Fprintf(&b, "     The plan refuses the tenant, before anything is created in its account, while any of these is missing.\n")
+	fmt.Fprintf(&b, "  %d. Open a pull request with this change; the speculative plan shows the tenant's stack (its VPC,\n", step+3)
+	fmt.Fprintf(&b, "     database, NATS, services) and account %s added to the registry's pull grant\n", t.AccountID)
+	fmt.Fprintf(&b, "     (pivot_registry_access.tenants, workspace platform-tenants).\n")
+	fmt.Fprintf(&b, "  %d. Merge; the next production release reaches %s (trigger-production-deploys runs %s).\n", step+4, t.Name, workspace)
 	return b.String()
 }

@@ -44,7 +44,7 @@ data "pivot_release" "prod" {
 # a tenant grants it in the same reviewed change. (The tenants' execution
 # roles allow the pull on their side.)
 resource "pivot_registry_access" "tenants" {
-  count = local.registry_ecr != null && length(local.promoted) > 0 ? 1 : 0
+  count = local.manage_registry && local.registry_ecr != null && length(local.promoted) > 0 ? 1 : 0
 
   repositories = sort([for d in local.promoted : d.image_repository])
   account_ids  = sort(distinct([for t in local.tenants : t.account_id]))
@@ -61,10 +61,11 @@ resource "pivot_registry_access" "tenants" {
 
 # Each tenant is envs/tenants/tenant: modules/environment and
 # modules/service, the modules staging and production run, acting in the
-# tenant's account. Tenants are data: one entry in tenants.tf.
+# tenant's account. Tenants are data: one entry in tenants.tf. A tenant's
+# own workspace runs only its tenant (selection.tf).
 module "tenant" {
   source   = "./tenant"
-  for_each = local.tenants
+  for_each = local.selected_tenants
 
   name                = each.key
   role_arn            = "arn:aws:iam::${each.value.account_id}:role/${var.tenant_role_name}"

@@ -205,9 +205,7 @@ func (s *Sessions) base(ctx context.Context, region string) (aws.Config, error) 
 	if s.cfg.AccessKey != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.cfg.AccessKey, s.cfg.SecretKey, s.cfg.SessionToken)))
 	}
-	if s.cfg.MaxRetries > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(s.cfg.MaxRetries))
-	}
+	opts = append(opts, config.WithRetryer(Retryer(s.cfg.MaxRetries)))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jsm.go"
 	"github.com/nats-io/nats.go"
 
 	"github.com/pivotapp/platform/internal/localstack"
@@ -56,8 +57,19 @@ func TestClientStreamLifecycle(t *testing.T) {
 	if got.DuplicateWindow != DefaultDuplicateWindow {
 		t.Fatalf("duplicate window = %s, want the server default", got.DuplicateWindow)
 	}
-	if _, err := c.CreateStream(ctx, cfg); !errors.Is(err, ErrExists) {
-		t.Fatalf("second create: %v, want ErrExists", err)
+	// A second create, as after an apply killed before it saved its state,
+	// adopts the stream this package made.
+	if again, err := c.CreateStream(ctx, cfg); err != nil || !reflect.DeepEqual(again, got) {
+		t.Fatalf("second create: %+v, %v", again, err)
+	}
+	// One made by someone else is refused.
+	if _, err := c.mgr.NewStream("BYHAND", jsm.Subjects("byhand.>"), jsm.MemoryStorage()); err != nil {
+		t.Fatal(err)
+	}
+	other := validStream()
+	other.Name, other.Subjects = "BYHAND", []string{"byhand.>"}
+	if _, err := c.CreateStream(ctx, other); !errors.Is(err, ErrExists) {
+		t.Fatalf("create over a stream made by hand: %v, want ErrExists", err)
 	}
 
 	cfg.MaxMsgs = 1000
