@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go"
@@ -31,15 +32,20 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (*State, error) {
 		return nil, err
 	}
 	if f.vpc == nil {
-		out, err := m.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{
-			CidrBlock:                   aws.String(spec.CIDR),
-			AmazonProvidedIpv6CidrBlock: aws.Bool(true),
-			TagSpecifications:           tagSpec(ec2types.ResourceTypeVpc, env, partVPC),
+		err := m.created(ctx, func(g *found) bool { f.vpc = g.vpc; return g.vpc != nil }, env, func(noRetry func(*ec2.Options)) error {
+			out, err := m.EC2.CreateVpc(ctx, &ec2.CreateVpcInput{
+				CidrBlock:                   aws.String(spec.CIDR),
+				AmazonProvidedIpv6CidrBlock: aws.Bool(true),
+				TagSpecifications:           tagSpec(ec2types.ResourceTypeVpc, env, partVPC),
+			}, noRetry)
+			if err == nil {
+				f.vpc = out.Vpc
+			}
+			return err
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create the VPC: %w", err)
 		}
-		f.vpc = out.Vpc
 		// Service Connect and the AWS SDKs resolve names in the VPC.
 		for _, in := range []*ec2.ModifyVpcAttributeInput{
 			{VpcId: f.vpc.VpcId, EnableDnsSupport: &ec2types.AttributeBooleanValue{Value: aws.Bool(true)}},
@@ -82,16 +88,22 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (*State, error) {
 					n++
 				}
 				used[subnetOf(v4, 4, n).String()] = true
-				out, err := m.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
-					VpcId: aws.String(vpcID), AvailabilityZone: aws.String(az),
-					CidrBlock:         aws.String(subnetOf(v4, 4, n).String()),
-					Ipv6CidrBlock:     aws.String(subnetOf(v6, 64-v6.Bits(), n).String()),
-					TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, env, kind.part),
+				part := kind.part
+				err := m.created(ctx, func(g *found) bool { got, ok := g.subnets[part]; s = got; return ok }, env, func(noRetry func(*ec2.Options)) error {
+					out, err := m.EC2.CreateSubnet(ctx, &ec2.CreateSubnetInput{
+						VpcId: aws.String(vpcID), AvailabilityZone: aws.String(az),
+						CidrBlock:         aws.String(subnetOf(v4, 4, n).String()),
+						Ipv6CidrBlock:     aws.String(subnetOf(v6, 64-v6.Bits(), n).String()),
+						TagSpecifications: tagSpec(ec2types.ResourceTypeSubnet, env, part),
+					}, noRetry)
+					if err == nil {
+						s = *out.Subnet
+					}
+					return err
 				})
 				if err != nil {
 					return nil, fmt.Errorf("create subnet %s: %w", kind.part, err)
 				}
-				s = *out.Subnet
 			}
 			id := aws.ToString(s.SubnetId)
 			*kind.into = append(*kind.into, id)
@@ -112,11 +124,16 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (*State, error) {
 
 	igw := f.igw
 	if igw == nil {
-		out, err := m.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, env, partIGW)})
+		err := m.created(ctx, func(g *found) bool { igw = g.igw; return igw != nil }, env, func(noRetry func(*ec2.Options)) error {
+			out, err := m.EC2.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: tagSpec(ec2types.ResourceTypeInternetGateway, env, partIGW)}, noRetry)
+			if err == nil {
+				igw = out.InternetGateway
+			}
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("create the internet gateway: %w", err)
 		}
-		igw = out.InternetGateway
 	}
 	if !slices.ContainsFunc(igw.Attachments, func(a ec2types.InternetGatewayAttachment) bool { return aws.ToString(a.VpcId) == vpcID }) {
 		if _, err := m.EC2.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGatewayId, VpcId: aws.String(vpcID)}); err != nil && !isCode(err, "Resource.AlreadyAssociated") {
@@ -125,11 +142,16 @@ func (m *Manager) Apply(ctx context.Context, spec Spec) (*State, error) {
 	}
 	eigw := f.eigw
 	if eigw == nil {
-		out, err := m.EC2.CreateEgressOnlyInternetGateway(ctx, &ec2.CreateEgressOnlyInternetGatewayInput{VpcId: aws.String(vpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeEgressOnlyInternetGateway, env, partEIGW)})
+		err := m.created(ctx, func(g *found) bool { eigw = g.eigw; return eigw != nil }, env, func(noRetry func(*ec2.Options)) error {
+			out, err := m.EC2.CreateEgressOnlyInternetGateway(ctx, &ec2.CreateEgressOnlyInternetGatewayInput{VpcId: aws.String(vpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeEgressOnlyInternetGateway, env, partEIGW)}, noRetry)
+			if err == nil {
+				eigw = out.EgressOnlyInternetGateway
+			}
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("create the egress-only internet gateway: %w", err)
 		}
-		eigw = out.EgressOnlyInternetGateway
 	}
 
 	if err := m.routes(ctx, f, env, vpcID, partPublicRTB, public, []ec2.CreateRouteInput{
@@ -251,11 +273,16 @@ func (m *Manager) zones(ctx context.Context, f *found, n int) ([]string, error) 
 func (m *Manager) routes(ctx context.Context, f *found, env, vpcID, part string, subnets []string, routes []ec2.CreateRouteInput) error {
 	rt, ok := f.rtbs[part]
 	if !ok {
-		out, err := m.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, env, part)})
+		err := m.created(ctx, func(g *found) bool { got, ok := g.rtbs[part]; rt = got; return ok }, env, func(noRetry func(*ec2.Options)) error {
+			out, err := m.EC2.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpcID), TagSpecifications: tagSpec(ec2types.ResourceTypeRouteTable, env, part)}, noRetry)
+			if err == nil {
+				rt = *out.RouteTable
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("create route table %s: %w", part, err)
 		}
-		rt = *out.RouteTable
 	}
 	have := map[string]bool{}
 	for _, r := range rt.Routes {
@@ -341,6 +368,43 @@ func (m *Manager) Delete(ctx context.Context, env string) error {
 		return fmt.Errorf("delete VPC %s: %w", vpcID, err)
 	}
 	return nil
+}
+
+// created makes one object without the SDK's retries: a create whose answer
+// was lost would be sent again and make a second object (EC2's creates
+// here are not idempotent). When the call fails as AWS says to retry
+// (throttling, a server error, no answer), it first looks for the object
+// by its tags (have reports whether the environment's objects hold it: the
+// lost answer's) and creates again only when it is not there.
+func (m *Manager) created(ctx context.Context, have func(*found) bool, env string, create func(noRetry func(*ec2.Options)) error) error {
+	noRetry := func(o *ec2.Options) { o.Retryer = aws.NopRetryer{} }
+	var err error
+	for attempt := range 10 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt) * 300 * time.Millisecond):
+			}
+			g, ferr := m.find(ctx, env)
+			if ferr != nil {
+				return ferr
+			}
+			if have(g) {
+				return nil
+			}
+		}
+		if err = create(noRetry); err == nil || !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// retryable says whether the SDK would have retried err.
+func retryable(err error) bool {
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary ||
+		retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err) == aws.TrueTernary
 }
 
 func (m *Manager) retryDependency(ctx context.Context, f func() error) error {

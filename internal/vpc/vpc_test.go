@@ -11,6 +11,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 	"github.com/pivotapp/platform/internal/vpc"
 )
 
@@ -176,4 +177,44 @@ func TestSubnetsDoNotOverlap(t *testing.T) {
 	if got := vpc.SubnetOf(netip.MustParsePrefix("2600:1f18:abcd:ef00::/56"), 8, 9).String(); got != "2600:1f18:abcd:ef09::/64" {
 		t.Errorf("IPv6 subnet 9 = %s", got)
 	}
+}
+
+// TestApplyThroughLostAnswers builds a network while a sixth of the calls
+// that succeed lose their answer (AWS did the work; the client saw a server
+// error): each create must find its own object instead of making a second.
+func TestApplyThroughLostAnswers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := acctest.NewAWS(t).Config(t)
+	f, err := faults.Start(aws.ToString(cfg.BaseEndpoint), faults.Config{LostResponseShare: 0.15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	m := &vpc.Manager{EC2: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(f.URL) })}
+	st, err := m.Apply(ctx, vpc.Spec{Environment: "lossy"})
+	if err != nil {
+		t.Fatalf("Apply through lost answers: %v", err)
+	}
+	if len(st.Missing) != 0 || len(st.PrivateSubnets) != 2 || len(st.PublicSubnets) != 2 {
+		t.Fatalf("incomplete network: %+v", st)
+	}
+	c := ec2.NewFromConfig(cfg)
+	tagged := []ec2types.Filter{{Name: aws.String("tag:" + vpc.TagEnvironment), Values: []string{"lossy"}}}
+	vpcs, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: tagged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	igws, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: tagged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: tagged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vpcs.Vpcs) != 1 || len(igws.InternetGateways) != 1 || len(subnets.Subnets) != 4 {
+		t.Errorf("lost answers made extra objects: %d VPCs, %d internet gateways, %d subnets (faults %v)", len(vpcs.Vpcs), len(igws.InternetGateways), len(subnets.Subnets), f.Counts())
+	}
+	t.Logf("faults: %v", f.Counts())
 }
