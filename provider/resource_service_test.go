@@ -897,6 +897,8 @@ func TestAccService_validation(t *testing.T) {
 		{"security group id", svcTestService{}, ``},
 		{"reserved tag", svcTestService{Extra: `tags = { "pivot:owner" = "x" }`}, `Reserved Tag Key.*"pivot:owner" is reserved`},
 		{"tag value length", svcTestService{Extra: `tags = { team = "` + strings.Repeat("x", 300) + `" }`}, `Invalid Tags.*the value of tag "team" has 300 characters; AWS allows 256`},
+		{"subnet exists", svcTestService{}, `Subnet Not Found.*subnet subnet-0a does not exist in us-east-1`},
+		{"security group exists", svcTestService{}, `Security Group Not Found.*security group sg-0a does not exist`},
 		{"tag characters", svcTestService{Extra: `tags = { "team#1" = "x" }`}, `Invalid Tags.*tag "team#1": keys and values may hold only letters`},
 		{"empty cluster", svcTestService{Cluster: `""`}, `Missing Cluster.*Set cluster to the name or ARN of the environment's ECS cluster`},
 		{"empty namespace", svcTestService{}, `Missing Service Connect Namespace.*Set service_connect_namespace`},

@@ -71,6 +71,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("allowed_account_ids: %q is not a 12-digit AWS account ID", id))
 		}
 	}
+	if c.Region != "" {
+		if err := ValidateRegion(c.Region); err != nil {
+			errs = append(errs, fmt.Errorf("region: %w", err))
+		}
+	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		errs = append(errs, errors.New("access_key and secret_key must be set together"))
 	}

@@ -49,3 +49,33 @@ func TestRetry_retriesOnlyWhatItIsTold(t *testing.T) {
 		t.Fatalf("bounded retry: %v after %d calls", err, calls)
 	}
 }
+
+func TestValidateTagsBucketsRegions(t *testing.T) {
+	long := make([]byte, 300)
+	for i := range long {
+		long[i] = 'x'
+	}
+	if errs := ValidateTags(map[string]string{"team": string(long)}, 2); len(errs) != 1 {
+		t.Fatalf("300-character value: %v", errs)
+	}
+	many := map[string]string{}
+	for i := range 49 {
+		many[string(rune('a'+i%26))+string(rune('a'+i/26))] = "v"
+	}
+	if errs := ValidateTags(many, 2); len(errs) != 1 {
+		t.Fatalf("49 tags and 2 managed: %v", errs)
+	}
+	if errs := ValidateTags(map[string]string{"team": "core", "cost-centre": "a/b:c=d+e@f"}, 2); len(errs) != 0 {
+		t.Fatalf("valid tags refused: %v", errs)
+	}
+	for name, ok := range map[string]bool{"pivot-messenger-uploads": true, "a": false, "Upper": false, "a..b": false, "192.168.1.1": false, "xn--abc": false, "foo-s3alias": false, "my.bucket-1": true} {
+		if err := ValidateBucketName(name); (err == nil) != ok {
+			t.Errorf("bucket %q: %v", name, err)
+		}
+	}
+	for region, ok := range map[string]bool{"us-east-1": true, "eu-central-2": true, "us-gov-west-1": true, "us-east": false, "useast1": false, "US-EAST-1": false} {
+		if err := ValidateRegion(region); (err == nil) != ok {
+			t.Errorf("region %q: %v", region, err)
+		}
+	}
+}

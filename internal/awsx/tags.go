@@ -49,3 +49,45 @@ func ValidateTags(tags map[string]string, managed int) []error {
 	}
 	return errs
 }
+
+var (
+	bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	ipAddress  = regexp.MustCompile(`^\d+\.\d+\.\d+\.\d+$`)
+	regionName = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$`)
+)
+
+// ValidateBucketName checks S3's general purpose bucket naming rules: 3 to
+// 63 lowercase letters, digits, dots and hyphens, starting and ending with
+// a letter or digit, no two adjacent dots, not an IP address, none of the
+// reserved prefixes and suffixes.
+func ValidateBucketName(name string) error {
+	switch {
+	case !bucketName.MatchString(name):
+		return fmt.Errorf("bucket name %q: use 3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit", name)
+	case regexp.MustCompile(`\.\.|\.-|-\.`).MatchString(name):
+		return fmt.Errorf("bucket name %q: no two adjacent dots, and no dot next to a hyphen", name)
+	case ipAddress.MatchString(name):
+		return fmt.Errorf("bucket name %q: must not look like an IP address", name)
+	}
+	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {
+		if len(name) >= len(p) && name[:len(p)] == p {
+			return fmt.Errorf("bucket name %q: the prefix %q is reserved by S3", name, p)
+		}
+	}
+	for _, sfx := range []string{"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"} {
+		if len(name) >= len(sfx) && name[len(name)-len(sfx):] == sfx {
+			return fmt.Errorf("bucket name %q: the suffix %q is reserved by S3", name, sfx)
+		}
+	}
+	return nil
+}
+
+// ValidateRegion checks that a region looks like an AWS region code
+// (us-east-1, eu-central-2, us-gov-west-1); a typo otherwise surfaces as a
+// DNS failure of the first call.
+func ValidateRegion(region string) error {
+	if !regionName.MatchString(region) {
+		return fmt.Errorf("%q is not an AWS region code (such as us-east-1 or eu-west-2)", region)
+	}
+	return nil
+}

@@ -244,6 +244,11 @@ func (s Spec) Validate() []FieldError {
 			add("tags", "Reserved Tag Key", "Tag key %q is reserved (pivot: is set by the provider, aws: by AWS); choose another key.", k)
 		}
 	}
+	if s.Bucket != "" {
+		if err := awsx.ValidateBucketName(s.Bucket); err != nil {
+			add("s3_bucket", "Invalid Bucket Name", "%s.", err)
+		}
+	}
 	// pivot:environment and pivot:service are added to every object.
 	for _, err := range awsx.ValidateTags(s.Tags, 2) {
 		add("tags", "Invalid Tags", "%s.", err)

@@ -228,8 +228,9 @@ func (c *Client) ConsumerInfo(ctx context.Context, stream, name string) (Consume
 	return consumerFromAPI(stream, info.Config), st, nil
 }
 
-// CreateConsumer creates a durable consumer; ErrExists when one of that
-// name exists, ErrNotFound when the stream does not.
+// CreateConsumer creates a durable consumer, or adopts one of that name it
+// created before; ErrExists when one exists that it did not create,
+// ErrNotFound when the stream does not.
 func (c *Client) CreateConsumer(ctx context.Context, cfg ConsumerConfig) (ConsumerConfig, error) {
 	if err := ctx.Err(); err != nil {
 		return ConsumerConfig{}, err
@@ -239,7 +240,15 @@ func (c *Client) CreateConsumer(ctx context.Context, cfg ConsumerConfig) (Consum
 		return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, err)
 	}
 	if known {
-		return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, ErrExists)
+		cons, err := c.mgr.LoadConsumer(cfg.Stream, cfg.Durable)
+		if err != nil {
+			return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, err)
+		}
+		if cons.Configuration().Metadata[ManagedMetadataKey] != ManagedMetadataValue {
+			return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, ErrExists)
+		}
+		// Ours, from a create whose apply stopped before saving it.
+		return c.putConsumer(ctx, "update", cfg)
 	}
 	return c.putConsumer(ctx, "create", cfg)
 }

@@ -93,6 +93,18 @@ func TestClientStreamLifecycle(t *testing.T) {
 	if !gotc.PauseUntil.Equal(cc.PauseUntil) || gotc.MaxAckPending != 50 {
 		t.Fatalf("consumer read back as %+v", gotc)
 	}
+	// Created again after an interrupted apply: adopted, not refused.
+	if again, err := c.CreateConsumer(ctx, cc); err != nil || again.MaxAckPending != 50 || len(again.Metadata) != 0 {
+		t.Fatalf("second create of the consumer: %+v, %v", again, err)
+	}
+	if _, err := c.mgr.NewConsumer("ORDERS", jsm.DurableName("byhand"), jsm.FilterStreamBySubject("orders.created")); err != nil {
+		t.Fatal(err)
+	}
+	byHand := validConsumer()
+	byHand.Durable, byHand.FilterSubject = "byhand", "orders.created"
+	if _, err := c.CreateConsumer(ctx, byHand); !errors.Is(err, ErrExists) {
+		t.Fatalf("create over a consumer made by hand: %v, want ErrExists", err)
+	}
 	cc.Description = "updated"
 	cc.PauseUntil = time.Time{}
 	if gotc, err = c.UpdateConsumer(ctx, cc); err != nil || gotc.Description != "updated" || !gotc.PauseUntil.IsZero() {

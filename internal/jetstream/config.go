@@ -16,7 +16,7 @@ import (
 // on the server, so an imported stream knows its owner.
 const OwnerMetadataKey = "pivot.owner"
 
-// ManagedMetadataKey marks a stream this package created, so a create
+// ManagedMetadataKey marks a stream or consumer this package created, so a create
 // interrupted before Terraform saved its state is adopted by the next one
 // rather than refused. Its value is ManagedMetadataValue.
 const (
@@ -432,6 +432,16 @@ func sourceFromAPI(a *api.StreamSource) Source {
 	return s
 }
 
+// managedMetadata is md with this package's mark added.
+func managedMetadata(md map[string]string) map[string]string {
+	out := maps.Clone(md)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[ManagedMetadataKey] = ManagedMetadataValue
+	return out
+}
+
 func (c ConsumerConfig) toAPI() (api.ConsumerConfig, error) {
 	out := api.ConsumerConfig{
 		Description:        c.Description,
@@ -457,7 +467,7 @@ func (c ConsumerConfig) toAPI() (api.ConsumerConfig, error) {
 		InactiveThreshold:  c.InactiveThreshold,
 		Replicas:           c.Replicas,
 		MemoryStorage:      c.MemoryStorage,
-		Metadata:           maps.Clone(c.Metadata),
+		Metadata:           managedMetadata(c.Metadata),
 		PriorityGroups:     c.PriorityGroups,
 		PinnedTTL:          c.PriorityTimeout,
 	}
@@ -531,7 +541,9 @@ func consumerFromAPI(stream string, a api.ConsumerConfig) ConsumerConfig {
 	if f := strings.TrimSuffix(a.SampleFrequency, "%"); f != "" {
 		c.SampleFrequency, _ = strconv.Atoi(f)
 	}
-	if md := jsm.FilterServerMetadata(a.Metadata); len(md) > 0 {
+	md := jsm.FilterServerMetadata(a.Metadata)
+	delete(md, ManagedMetadataKey)
+	if len(md) > 0 {
 		c.Metadata = md
 	}
 	return c
