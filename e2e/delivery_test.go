@@ -81,7 +81,7 @@ func TestDeliveryChainRehearsal(t *testing.T) {
 	s.putSecrets(t, accounts["staging"], "/staging/friend/JWT_HS256_SECRET")
 	s.putSecrets(t, accounts["prod"], "/prod/friend/JWT_HS256_SECRET")
 	for _, name := range healthy {
-		s.putSecrets(t, accounts[name], "/"+name+"/friend/JWT_HS256_SECRET", "/"+name+"/messenger/DATABASE_URL", "/"+name+"/notifier/DATABASE_URL")
+		s.putSecrets(t, accounts[name], "/"+name+"/friend/JWT_HS256_SECRET")
 	}
 	git(t, "add", "-A")
 	git(t, "commit", "-qm", "platform with three tenants")
@@ -119,7 +119,9 @@ func TestDeliveryChainRehearsal(t *testing.T) {
 	tfVar := func(k, v string, hcl bool) tfc.Var {
 		return tfc.Var{Key: k, Value: v, Category: tfe.CategoryTerraform, HCL: hcl}
 	}
-	tenantVars := append(envVars(s.natsProd), tfVar("deployer_role_arn", roleARN(accounts["prod"]), false), tfVar("image_registry", registry, false))
+	natsPasswords, jetstreamURLs := tenantNATS(t, append(append([]string{}, healthy...), broken)...)
+	tenantVars := append(envVars(s.natsProd), tfVar("deployer_role_arn", roleARN(accounts["prod"]), false), tfVar("image_registry", registry, false),
+		tfVar("database", database(""), true), tfVar("tenant_nats_passwords", natsPasswords, true), tfVar("tenant_jetstream_urls", jetstreamURLs, true))
 	specs := []tfc.WorkspaceSpec{
 		{Name: "platform-staging", WorkingDirectory: "envs/staging", TerraformVersion: "1.8.5", Vars: append(envVars(s.natsStaging),
 			tfVar("deployer_role_arn", roleARN(accounts["staging"]), false), tfVar("image_registry", registry, false),

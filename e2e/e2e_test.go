@@ -96,9 +96,23 @@ func TestReleaseFlow(t *testing.T) {
 		"TF_VAR_database", database(`, reader_count = 1, deletion_protection = false`),
 		"TF_VAR_service_env", `{ friend = { LOG_LEVEL = "WARN" } }`,
 	))
+	// Moto runs no task, so each tenant's managed NATS is stood in for by a
+	// server of its own, where Terraform puts the tenant's streams.
+	tenantNATS := map[string]string{}
+	for _, name := range []string{"acme", "globex"} {
+		n, err := localstack.StartNATS(localstack.NATSOptions{StoreDir: filepath.Join(t.TempDir(), "nats-"+name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.Stop)
+		tenantNATS[name] = n.URL
+	}
 	tenants := newRoot(tree, "tenants", cliConfig, with(s.providerEnv(s.natsProd),
 		"TF_VAR_deployer_role_arn", roleARN(accounts["prod"]),
 		"TF_VAR_image_registry", registry,
+		"TF_VAR_database", database(""),
+		"TF_VAR_tenant_nats_passwords", fmt.Sprintf(`{ acme = %q, globex = %q }`, randomHex(t, 16), randomHex(t, 16)),
+		"TF_VAR_tenant_jetstream_urls", fmt.Sprintf(`{ acme = %q, globex = %q }`, tenantNATS["acme"], tenantNATS["globex"]),
 	))
 
 	stagingAWS, prodAWS := s.aws(t, accounts["staging"]), s.aws(t, accounts["prod"])
@@ -219,8 +233,9 @@ func TestReleaseFlow(t *testing.T) {
 			if err := hcledit.AddTenant(tenantsFile, hcledit.Tenant{Name: name, AccountID: accounts[name], Region: localstack.Region}); err != nil {
 				t.Fatalf("pivotctl tenant add %s: %v", name, err)
 			}
-			// Tenant onboarding: the services' secrets in the tenant's account.
-			s.putSecrets(t, accounts[name], "/"+name+"/friend/JWT_HS256_SECRET", "/"+name+"/messenger/DATABASE_URL", "/"+name+"/notifier/DATABASE_URL")
+			// Tenant onboarding: the secrets only an operator has, in the
+			// tenant's account (the databases' URLs the tenant makes itself).
+			s.putSecrets(t, accounts[name], "/"+name+"/friend/JWT_HS256_SECRET")
 		}
 		tenants.apply(t)
 		for _, name := range tenantNames {
@@ -231,6 +246,10 @@ func TestReleaseFlow(t *testing.T) {
 					t.Errorf("tenant %s: platform service %s is not running (services: %v)", name, platform, slices.Sorted(maps.Keys(got)))
 				}
 			}
+		}
+		for _, name := range tenantNames {
+			assertJetStream(t, tenantNATS[name])
+			assertDatabaseIsolation(t, s.aws(t, accounts[name]), name, "messenger", name+"_notifier")
 		}
 		tenants.assertNoChanges(t)
 		err := hcledit.RemoveTenant(tenantsFile, "acme")

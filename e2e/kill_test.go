@@ -108,7 +108,7 @@ func TestKillTenantApplyConverges(t *testing.T) {
 		"TF_VAR_image_registry", registry, "TF_VAR_nats_url", s.natsProd.URL,
 		"TF_VAR_database", strings.TrimSuffix(database, " }")+", deletion_protection = false }"))
 	tenants := newRoot(tree, "tenants", cliConfig, with(s.providerEnv(s.natsProd),
-		"TF_VAR_deployer_role_arn", roleARN(prod), "TF_VAR_image_registry", registry))
+		"TF_VAR_deployer_role_arn", roleARN(prod), "TF_VAR_image_registry", registry, "TF_VAR_database", database))
 	for _, r := range []*root{stagingRoot, prodRoot, tenants} {
 		r.init(t)
 	}
@@ -117,7 +117,7 @@ func TestKillTenantApplyConverges(t *testing.T) {
 
 	run := func(t *testing.T, i int) (*root, string) {
 		account, name := newAccountID(t), fmt.Sprintf("kill%d", i)
-		s.putSecrets(t, account, "/"+name+"/friend/JWT_HS256_SECRET", "/"+name+"/messenger/DATABASE_URL", "/"+name+"/notifier/DATABASE_URL")
+		s.putSecrets(t, account, "/"+name+"/friend/JWT_HS256_SECRET")
 		dir := cloneRoot(t, tenants.opts.TerraformDir, "tenants-kill-"+strconv.Itoa(i))
 		file := filepath.Join(dir, filepath.Base(repo.TenantsFile))
 		if err := hcledit.AddTenant(file, hcledit.Tenant{Name: name, AccountID: account, Region: localstack.Region}); err != nil {
@@ -125,7 +125,9 @@ func TestKillTenantApplyConverges(t *testing.T) {
 		}
 		// The test destroys what it made; a real tenant keeps protection.
 		unprotect(t, file)
-		r := newRoot(tree, "tenants", cliConfig, with(tenants.opts.EnvVars, "TF_VAR_tenant", name))
+		passwords, urls := tenantNATS(t, name)
+		r := newRoot(tree, "tenants", cliConfig, with(tenants.opts.EnvVars, "TF_VAR_tenant", name,
+			"TF_VAR_tenant_nats_passwords", passwords, "TF_VAR_tenant_jetstream_urls", urls))
 		r.opts.TerraformDir = dir
 		return r, account
 	}

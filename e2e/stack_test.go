@@ -269,7 +269,7 @@ func copyTree(t testing.TB) string {
 		}
 	}
 	copyFile("go.mod")
-	for _, pattern := range []string{"modules/*/*.tf", "envs/*/*.tf", "envs/*/local_override.tf.example", "services/*.tf", "services/*/service.tf", "services/*/env-schema.json"} {
+	for _, pattern := range []string{"modules/*/*.tf", "envs/*/*.tf", "envs/*/*/*.tf", "envs/*/local_override.tf.example", "services/*.tf", "services/*/service.tf", "services/*/env-schema.json"} {
 		matches, err := filepath.Glob(filepath.Join(src, pattern))
 		if err != nil {
 			t.Fatal(err)

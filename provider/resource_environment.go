@@ -107,12 +107,12 @@ func (r *environmentResource) Schema(_ context.Context, _ resource.SchemaRequest
 					"or `managed = true` to run a JetStream cluster as ECS services (`nats`, or `nats-1`..`nats-3` with `replicas = 3`) so a " +
 					"tenant's account is self-contained. Either way the URL and credentials land in `/<name>/_platform/` (`NATS_URL`, " +
 					"`NATS_USER`, and `NATS_PASSWORD` or `NATS_CREDENTIALS` as SecureStrings); a managed cluster's password is generated " +
-					"there and never enters Terraform. Managed servers keep JetStream data on task storage: streams need `replicas = 3` " +
+					"there and never enters Terraform, unless `password` gives it (as a tenant does, whose streams Terraform manages). Managed servers keep JetStream data on task storage: streams need `replicas = 3` " +
 					"to survive a task replacement.",
 				Attributes: map[string]schema.Attribute{
 					"url":         schema.StringAttribute{Optional: true, MarkdownDescription: "URL(s) of an existing NATS system, comma-separated (`nats://nats.example.com:4222`)."},
 					"user":        schema.StringAttribute{Optional: true, MarkdownDescription: "User name on the existing system, with `password`."},
-					"password":    schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Password for `user`; stored as the SecureString `NATS_PASSWORD`."},
+					"password":    schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Password for `user` (or, managed, of the platform user `pivot`); stored as the SecureString `NATS_PASSWORD`."},
 					"credentials": schema.StringAttribute{Optional: true, Sensitive: true, MarkdownDescription: "Contents of a `.creds` file (user JWT and nkey seed); stored as the SecureString `NATS_CREDENTIALS`."},
 					"managed": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 						MarkdownDescription: "Run NATS with JetStream in the environment. Default false."},
@@ -576,8 +576,19 @@ func (m *environmentResourceModel) fromState(ctx context.Context, st environment
 	n := st.Spec.NATS
 	switch {
 	case n.Managed:
+		// A managed cluster's password is in state only when configured
+		// (a tenant's, given so Terraform reaches its streams).
+		password := types.StringNull()
+		if n.Password != "" {
+			password = types.StringValue(n.Password)
+		} else if !m.NATS.IsNull() && !m.NATS.IsUnknown() {
+			var prior envNATSModel
+			if d := m.NATS.As(ctx, &prior, objectAsOptions); !d.HasError() && !prior.Password.IsUnknown() {
+				password = prior.Password
+			}
+		}
 		obj, d := types.ObjectValueFrom(ctx, envNATSTypes, envNATSModel{
-			URL: types.StringNull(), User: types.StringNull(), Password: types.StringNull(), Credentials: types.StringNull(),
+			URL: types.StringNull(), User: types.StringNull(), Password: password, Credentials: types.StringNull(),
 			Managed: types.BoolValue(true), Image: types.StringValue(n.Image), Replicas: types.Int64Value(int64(n.Replicas)),
 			CPU: types.Int64Value(int64(n.CPU)), Memory: types.Int64Value(int64(n.Memory)),
 		})

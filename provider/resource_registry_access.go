@@ -49,7 +49,7 @@ func (r *registryAccessResource) Schema(_ context.Context, _ resource.SchemaRequ
 		MarkdownDescription: "Lets other AWS accounts (the tenants') pull images from ECR repositories of this account (the " +
 			"company's registry): one statement, `Sid = \"" + registry.Sid + "\"`, in each repository's policy, granting " +
 			"`ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer` and `ecr:BatchCheckLayerAvailability` to exactly `account_ids`. " +
-			"Statements others wrote are left alone. The tenants' execution roles (created by `pivot_tenant_deployment`) " +
+			"Statements others wrote are left alone. The tenants' execution roles (created by `pivot_service` in each tenant's account) " +
 			"already allow pulling their own repository, so with this grant a tenant can start. A repository whose grant was " +
 			"changed out of band shows as one to add in the next plan.",
 		Attributes: map[string]schema.Attribute{

@@ -57,7 +57,13 @@ func (r *tenantDeploymentResource) Metadata(_ context.Context, req resource.Meta
 
 func (r *tenantDeploymentResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "A single-tenant private deployment: the whole stack (an environment and every service at a " +
+		DeprecationMessage: "Deploy tenants with modules/environment and modules/service acting in the tenant's account " +
+			"(their `target`; envs/tenants/tenant), which give a tenant what production has: its own VPC, Aurora with a " +
+			"database per service, NATS streams and consumers, public endpoints. This resource's smaller service schema " +
+			"remains so existing states can move: a `removed` block with `destroy = false` leaves them without destroying anything.",
+		MarkdownDescription: "**Deprecated**: envs/tenants deploys each tenant with modules/environment and modules/service and their " +
+			"`target` (see envs/tenants/README.md).\n\n" +
+			"A single-tenant private deployment: the whole stack (an environment and every service at a " +
 			"release) inside the tenant's own AWS account, reached by assuming `role_arn`. Because the account is an " +
 			"attribute and not provider configuration, tenants are data: `for_each` over a tenants map, and adding a " +
 			"tenant is one entry.\n\nEvery setting of every service converges, not only its tag: a change of env, secrets, size, " +

@@ -10,7 +10,9 @@
 #   4. promote: envs/prod (account 222222222222) deploys staging's release,
 #      probed the same way;
 #   5. add a tenant with `pivotctl tenant add` (account 333333333333) and
-#      promote: envs/tenants deploys prod's release into the tenant's account;
+#      promote: envs/tenants deploys prod's release into the tenant's account
+#      with what prod has (its own VPC, databases, NATS streams, endpoints),
+#      probed the same way;
 #   6. print what runs where.
 #
 # The demo works on a copy of the Terraform tree in .pivot/demo/tree, so the
@@ -95,9 +97,23 @@ prod_env() {
     TF_VAR_database="{ ssl_mode = \"disable\", reader_count = 1, endpoint_override = { writer = \"$PG_ENDPOINT\" } }" \
     "$@"
 }
+# A tenant is given what production is, in its own account: the same
+# database settings (its own cluster, which locally is the same PostgreSQL),
+# its NATS password (operator-supplied, like its secrets) and the path this
+# workspace reaches its NATS by (on the local stack, a port the ECS runtime
+# publishes on the host).
 tenants_env() {
-  env NATS_URL="$PIVOT_LOCAL_NATS_PROD_URL" TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_image_registry="$REGISTRY" "$@"
+  env TF_VAR_deployer_role_arn="$(role $PROD)" TF_VAR_image_registry="$REGISTRY" \
+    TF_VAR_database="{ ssl_mode = \"disable\", endpoint_override = { writer = \"$PG_ENDPOINT\" } }" \
+    TF_VAR_tenant_nats_passwords="{ acme = \"$ACME_NATS_PASSWORD\" }" \
+    TF_VAR_tenant_jetstream_urls="{ acme = \"nats://$ACME_NATS\" }" "$@"
 }
+# The tenant's operator-supplied NATS password, kept with the demo's state.
+if [[ ! -f "$ROOT/.pivot/demo/acme-nats-password" ]]; then
+  python3 -c 'import secrets; print(secrets.token_hex(16))' >"$ROOT/.pivot/demo/acme-nats-password"
+fi
+ACME_NATS_PASSWORD=$(cat "$ROOT/.pivot/demo/acme-nats-password")
+ACME_NATS=$(pivotctl local publish "$TENANT" acme nats 4222)
 apply() { # apply <env> <env-wrapper>
   local env=$1 wrap=$2
   # The provider is rebuilt from source, so its checksum changes: start
@@ -122,20 +138,12 @@ pivotctl local probe "$PROD" prod
 step "5. a tenant: pivotctl tenant add acme (account $TENANT), then promote to tenants"
 if ! pivotctl tenant list --repo "$TREE" | grep -q '^acme '; then
   pivotctl tenant add acme --account-id "$TENANT" --region us-east-1 --repo "$TREE" | sed -n 1p
-  # The tenant's operator stores its secrets first, as for any environment;
-  # pivot_tenant_deployment does not create per-service databases yet, so
-  # their URLs are secrets here too.
+  # The tenant's operator stores its secrets first, as for any environment
+  # (`pivotctl tenant add` lists them); its databases it makes itself.
   pivotctl local put-secret /acme/friend/JWT_HS256_SECRET --account "$TENANT" >/dev/null
-  # Until tenants get per-service databases, the operator makes one per
-  # service (as the local Aurora's master user, who owns it) and stores
-  # its URL.
-  for svc in messenger notifier; do
-    psql -q "$PIVOT_POSTGRES_ADMIN_URL" -c "CREATE DATABASE acme_$svc" 2>/dev/null || true
-    url=$(python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$PIVOT_POSTGRES_ADMIN_URL" "acme_$svc")
-    pivotctl local put-secret "/acme/$svc/DATABASE_URL" --account "$TENANT" --value "$url" >/dev/null
-  done
 fi
 apply tenants tenants_env
+pivotctl local probe "$TENANT" acme
 
 step "converged? (every root plans no changes)"
 for pair in staging:staging_env prod:prod_env tenants:tenants_env; do

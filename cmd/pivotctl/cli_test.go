@@ -116,8 +116,13 @@ func TestImageBump_concurrent(t *testing.T) {
 func TestTenant(t *testing.T) {
 	t.Parallel()
 	root := fakeRepo(t)
+	// A service with a secret: `tenant add` lists it for the operator.
+	os.MkdirAll(filepath.Join(root, "services", "friend"), 0o755)
+	if err := os.WriteFile(filepath.Join(root, "services", "friend", "service.tf"), []byte(declaration+`output "declaration" { value = { name = "friend", secrets = ["JWT_HS256_SECRET"] } }`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out, err := runCtl(t, "tenant", "add", "acme", "--account-id", "111111111111", "--region", "eu-west-1", "--repo", root)
-	if err != nil || !strings.Contains(out, "Next steps") {
+	if err != nil || !strings.Contains(out, "tenant_nats_passwords = { acme") || !strings.Contains(out, "/acme/friend/JWT_HS256_SECRET") {
 		t.Fatalf("add: %v\n%s", err, out)
 	}
 	for _, tc := range []struct {

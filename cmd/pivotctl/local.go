@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -218,7 +219,31 @@ func newLocalCmd() *cobra.Command {
 	}
 	logs.Flags().StringVar(&taskID, "task", "", "one task's ID")
 	logs.Flags().BoolVar(&all, "all", false, "every task of the service, stopped ones included")
-	cmd.AddCommand(up, serve, down, status, env, putSecret, logs, newLocalProbeCmd(&dir))
+	publish := &cobra.Command{
+		Use:   "publish <account> <environment> <service> <port>",
+		Short: "Print a host address (127.0.0.1:<port>) that reaches a port of a service's tasks, e.g. a tenant's managed NATS",
+		Long: "The local stack's stand-in for a private network path into an environment: the tenants workspace\n" +
+			"reaches each tenant's managed NATS this way (tenant_jetstream_urls). The address is stable while the\n" +
+			"stack runs and exists before the service does.",
+		Args: cobra.ExactArgs(4),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := localstack.ReadState(dir)
+			if err != nil {
+				return errors.New("not running; start it with `pivotctl local up`")
+			}
+			port, err := strconv.Atoi(args[3])
+			if err != nil {
+				return fmt.Errorf("port %q is not a number", args[3])
+			}
+			addr, err := localstack.Publish(cmd.Context(), st.Endpoints, args[0], args[1], args[2], port)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), addr)
+			return nil
+		},
+	}
+	cmd.AddCommand(up, serve, down, status, env, putSecret, logs, publish, newLocalProbeCmd(&dir))
 	return cmd
 }
 

@@ -84,7 +84,7 @@ func newReleaseCmd() *cobra.Command {
 			case "tenants":
 				dir = filepath.Join(r, "envs", "tenants")
 				if tenantName != "" {
-					args = append(args, fmt.Sprintf(`-target=pivot_tenant_deployment.this[%q]`, tenantName))
+					args = append(args, fmt.Sprintf(`-target=module.tenant[%q]`, tenantName))
 				}
 			default:
 				return fmt.Errorf("--to must be prod or tenants, not %q", target)

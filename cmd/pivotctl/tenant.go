@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -39,6 +41,10 @@ func newTenantCmd() *cobra.Command {
 			if err := hcledit.AddTenant(path, t); err != nil {
 				return err
 			}
+			secrets, err := repo.DeclaredSecrets(r)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "added tenant %s (account %s, %s) to %s\n\n", t.Name, t.AccountID, t.Region, repo.TenantsFile)
 			// The tenant's own Terraform Cloud workspace: created when a
@@ -62,12 +68,7 @@ func newTenantCmd() *cobra.Command {
 				spec.Print(&indented{w: out}, tf.org)
 				step++
 			}
-			fmt.Fprintf(out, "  %d. In the tenant's account %s, create the role pivot-deployer trusting the platform's deploy role,\n", step, t.AccountID)
-			fmt.Fprintf(out, "     with the tenant's external ID (see envs/tenants/README.md).\n")
-			fmt.Fprintf(out, "  %d. Store the external ID in the workspace %s (sensitive variable tenant_external_ids = { %s = \"...\" }).\n", step+1, spec.Name, t.Name)
-			fmt.Fprintf(out, "  %d. Open a pull request with this change; the speculative plan shows the tenant's new deployment\n", step+2)
-			fmt.Fprintf(out, "     and account %s added to the registry's pull grant (pivot_registry_access.tenants, workspace platform-tenants).\n", t.AccountID)
-			fmt.Fprintf(out, "  %d. Merge; the next production release reaches %s (trigger-production-deploys runs %s).\n", step+3, t.Name, spec.Name)
+			fmt.Fprint(out, tenantNextSteps(t, secrets, spec.Name, step))
 			return nil
 		},
 	}
@@ -147,4 +148,30 @@ func (i *indented) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// tenantNextSteps is what an operator supplies besides the reviewed change
+// (numbered from step): the deployer role, and every value the plan checks
+// and refuses the tenant without (its secrets, its NATS password, the path
+// to its NATS), then the review.
+func tenantNextSteps(t hcledit.Tenant, secrets map[string][]string, workspace string, step int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %d. In the tenant's account %s, create the role pivot-deployer trusting the platform's deploy role,\n", step, t.AccountID)
+	fmt.Fprintf(&b, "     with the tenant's external ID (see envs/tenants/README.md); store the external ID in the workspace\n")
+	fmt.Fprintf(&b, "     %s (sensitive variable tenant_external_ids = { %s = \"...\" }).\n", workspace, t.Name)
+	fmt.Fprintf(&b, "  %d. Put the services' secrets in account %s (region %s), SecureString parameters:\n", step+1, t.AccountID, t.Region)
+	for _, svc := range slices.Sorted(maps.Keys(secrets)) {
+		for _, name := range secrets[svc] {
+			fmt.Fprintf(&b, "       /%s/%s/%s\n", t.Name, svc, name)
+		}
+	}
+	fmt.Fprintf(&b, "  %d. In the workspace %s (sensitive): tenant_nats_passwords = { %s = \"<16+ characters>\" }, the\n", step+2, workspace, t.Name)
+	fmt.Fprintf(&b, "     password of the tenant's NATS; and where the workspace reaches that NATS: tenant_jetstream_urls\n")
+	fmt.Fprintf(&b, "     = { %s = \"nats://...:4222\" } (or jetstream_url in the tenants.tf entry).\n", t.Name)
+	fmt.Fprintf(&b, "     The plan refuses the tenant, before anything is created in its account, while any of these is missing.\n")
+	fmt.Fprintf(&b, "  %d. Open a pull request with this change; the speculative plan shows the tenant's stack (its VPC,\n", step+3)
+	fmt.Fprintf(&b, "     database, NATS, services) and account %s added to the registry's pull grant\n", t.AccountID)
+	fmt.Fprintf(&b, "     (pivot_registry_access.tenants, workspace platform-tenants).\n")
+	fmt.Fprintf(&b, "  %d. Merge; the next production release reaches %s (trigger-production-deploys runs %s).\n", step+4, t.Name, workspace)
+	return b.String()
 }

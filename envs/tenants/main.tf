@@ -1,5 +1,8 @@
 # Tenants: every tenant runs exactly the image set production runs (the
-# release record "prod"), in its own AWS account, through its own role.
+# release record "prod"), in its own AWS account, through its own role, with
+# what production has: its own VPC, Aurora with a database and login role
+# per service, NATS with credentials and the declared streams and
+# consumers, the collector, log routing, public endpoints under its domain.
 # Adding a tenant is one entry in tenants.tf.
 
 locals {
@@ -10,23 +13,6 @@ locals {
   # production's next release.
   promoted = { for name, d in local.declarations : name => d if contains(keys(local.release), name) }
 
-  # The declarations in the shape pivot_tenant_deployment takes. A tenant's
-  # NATS runs in its account (managed_nats), reached as nats:4222 through
-  # Service Connect. Services with a database read DATABASE_URL from the
-  # tenant's Parameter Store, put there at onboarding (see README.md).
-  services = { for name, d in local.promoted : name => {
-    image_repository     = "${trimsuffix(var.image_registry, "/")}/${d.image_repository}"
-    cpu                  = d.cpu
-    memory               = d.memory
-    desired_count        = d.desired_count
-    ports                = [for p in d.ports : { name = p.name, container_port = p.container_port, protocol = p.protocol }]
-    env                  = merge({ NATS_URL = "nats://nats:4222" }, d.env, lookup(var.service_env, name, {}))
-    secrets              = concat(d.secrets, d.database ? ["DATABASE_URL"] : [])
-    health_check_path    = "/health"
-    health_check_command = try(d.health_check_command, null)
-    env_schema_json      = try(d.env_schema_json, null)
-    required_env         = try(d.required_env, null)
-  } }
 
   # The registry's account and region when it is ECR (null otherwise: the
   # local stack's registry lets anyone pull).
@@ -58,9 +44,9 @@ data "pivot_release" "prod" {
 # a tenant grants it in the same reviewed change. (The tenants' execution
 # roles allow the pull on their side.)
 resource "pivot_registry_access" "tenants" {
-  count = local.manage_registry && local.registry_ecr != null && length(local.services) > 0 ? 1 : 0
+  count = local.manage_registry && local.registry_ecr != null && length(local.promoted) > 0 ? 1 : 0
 
-  repositories = sort([for s in local.services : replace(s.image_repository, "/^[^/]+\\//", "")])
+  repositories = sort([for d in local.promoted : d.image_repository])
   account_ids  = sort(distinct([for t in local.tenants : t.account_id]))
 
   target {
@@ -70,24 +56,53 @@ resource "pivot_registry_access" "tenants" {
 }
 
 ################################################################################
-# Tenant deployments
+# Tenants
 ################################################################################
 
-resource "pivot_tenant_deployment" "this" {
+# Each tenant is envs/tenants/tenant: modules/environment and
+# modules/service, the modules staging and production run, acting in the
+# tenant's account. Tenants are data: one entry in tenants.tf. A tenant's
+# own workspace runs only its tenant (selection.tf).
+module "tenant" {
+  source   = "./tenant"
   for_each = local.selected_tenants
 
   name                = each.key
   role_arn            = "arn:aws:iam::${each.value.account_id}:role/${var.tenant_role_name}"
   external_id         = lookup(var.tenant_external_ids, each.key, null)
   region              = each.value.region
+  domain              = try(each.value.domain, "${each.key}.${var.public_zone}")
   deletion_protection = try(each.value.deletion_protection, true)
-  managed_nats        = true
 
-  services = { for name, s in local.services : name => merge(s, {
-    env = merge(s.env, { STAGE = each.key })
-  }) }
-  images = { for name, tag in local.release : name => tag if contains(keys(local.services), name) }
+  declarations    = local.promoted
+  images          = { for name, tag in local.release : name => tag if contains(keys(local.promoted), name) }
+  image_registry  = var.image_registry
+  service_env     = var.service_env
+  public_zone     = var.public_zone
+  certificate_arn = lookup(var.tenant_certificate_arns, each.key, null)
+  database        = var.database
+
+  # Operator-supplied, listed by `pivotctl tenant add` and refused at plan
+  # while missing (the tenant module's validations).
+  nats_password = lookup(var.tenant_nats_passwords, each.key, "")
+  jetstream_url = lookup(var.tenant_jetstream_urls, each.key, try(each.value.jetstream_url, ""))
 
   # A tenant's tasks cannot pull before the registry grants its account.
   depends_on = [pivot_registry_access.tenants]
+}
+
+################################################################################
+# Moved from pivot_tenant_deployment
+################################################################################
+
+# Tenants used to be pivot_tenant_deployment resources with a schema of their
+# own. Their objects are adopted by the modules above (every create finds
+# its own objects first); the old resources leave the state without
+# destroying anything.
+removed {
+  from = pivot_tenant_deployment.this
+
+  lifecycle {
+    destroy = false
+  }
 }

@@ -8,10 +8,12 @@ output "release" {
 }
 
 output "tenants" {
-  description = "Per tenant: its account, cluster and the tag each service runs."
-  value = { for name, t in pivot_tenant_deployment.this : name => {
+  description = "Per tenant: its account, cluster, VPC, the tag each service runs, and each service's database and public hostname."
+  value = { for name, t in module.tenant : name => {
     account_id  = t.account_id
     cluster_arn = t.cluster_arn
+    vpc_id      = t.vpc_id
     deployed    = t.deployed
+    services    = t.services
   } }
 }

@@ -85,3 +85,42 @@ variable "service_env" {
   type        = map(map(string))
   default     = {}
 }
+
+variable "public_zone" {
+  description = "Cloudflare zone of the platform's public hostnames; a tenant publishes on `<service>.<tenant>.<zone>` unless its `domain` says otherwise."
+  type        = string
+  default     = "pivot.app"
+}
+
+variable "database" {
+  description = "Every tenant's Aurora cluster (as production's `database`): instance class, readers, and on the local stack `endpoint_override` with `ssl_mode = \"disable\"`. `deletion_protection` comes from the tenant's entry."
+  type = object({
+    instance_class = optional(string, "db.r6g.large")
+    reader_count   = optional(number, 1)
+    ssl_mode       = optional(string, "require")
+    endpoint_override = optional(object({
+      writer = string
+      reader = optional(string)
+    }))
+  })
+  default = {}
+}
+
+variable "tenant_nats_passwords" {
+  description = "Password of each tenant's NATS platform user, by tenant name (at least 16 characters). Operator-supplied: keep it in the workspace as a sensitive variable. The plan refuses a tenant without one."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
+
+variable "tenant_jetstream_urls" {
+  description = "Where this workspace reaches each tenant's NATS to manage its streams and consumers, by tenant name; overrides the entry's `jetstream_url`. The NATS runs in the tenant's network (Service Connect name `nats`)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "tenant_certificate_arns" {
+  description = "ACM certificate of each tenant's load balancer (in the tenant's account), by tenant name; without one the load balancer serves HTTP behind Cloudflare's proxy."
+  type        = map(string)
+  default     = {}
+}

@@ -800,6 +800,22 @@ func (m *Manager) ensureExecutionRole(ctx context.Context, env, account string) 
 			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ecsTrustPolicy),
 			Description: aws.String("Execution role of Pivot environment " + env + "'s platform tasks (collector, NATS)"),
 		})
+		if awsx.ErrorCode(err) == "EntityAlreadyExists" {
+			// A create whose answer was lost and that the SDK sent again:
+			// the role is there (IAM may take a moment to show it).
+			for i := 0; i < 30; i++ {
+				got, err = m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+				if awsx.ErrorCode(err) != "NoSuchEntity" {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			if err != nil {
+				return "", fmt.Errorf("get role %s: %w", name, err)
+			}
+			arn = aws.ToString(got.Role.Arn)
+			break
+		}
 		if err != nil {
 			return "", fmt.Errorf("create role %s: %w", name, err)
 		}

@@ -49,6 +49,11 @@ func wantedParams(spec Spec) map[string]paramValue {
 		out[ParamNATSURL] = paramValue{value: ManagedNATSURL(n.Replicas)}
 		out[ParamNATSUser] = paramValue{value: ManagedNATSUser}
 		out[ParamNATSPassword] = paramValue{secure: true, generated: true}
+		if n.Password != "" {
+			// Given, as an existing system's is, when Terraform itself must
+			// reach the cluster (a tenant's streams and consumers).
+			out[ParamNATSPassword] = paramValue{value: n.Password, secure: true}
+		}
 	default:
 		out[ParamNATSURL] = paramValue{value: n.URL}
 		if n.User != "" {

@@ -240,7 +240,8 @@ func (s Spec) Validate() error {
 }
 
 func (n NATS) validate() error {
-	external := n.URL != "" || n.User != "" || n.Password != "" || n.Credentials != ""
+	// A managed cluster may be given its platform user's password.
+	external := n.URL != "" || n.User != "" || n.Credentials != "" || (n.Password != "" && !n.Managed)
 	switch {
 	case n.Managed && external:
 		return errors.New("set either managed = true or url (with user/password or credentials), not both")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -219,4 +221,33 @@ func Tasks(ctx context.Context, e Endpoints) ([]ecsrt.TaskStatus, error) {
 		return nil, fmt.Errorf("read the runtime's tasks: %w", err)
 	}
 	return out, nil
+}
+
+// Publish asks the stack's ECS runtime for a host address that reaches a
+// port of a service's tasks (ecsrt.Runtime.Publish).
+func Publish(ctx context.Context, e Endpoints, account, cluster, service string, port int) (string, error) {
+	if !e.ECSRuntime() {
+		return "", errors.New("this stack runs no ECS runtime (it was started outside the repository)")
+	}
+	q := url.Values{"account": {account}, "cluster": {cluster}, "service": {service}, "port": {strconv.Itoa(port)}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.AWS+ecsrt.PublishPath+"?"+q.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("ask the local ECS runtime: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return "", fmt.Errorf("ask the local ECS runtime: status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	var out struct {
+		Address string `json:"address"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", fmt.Errorf("read the runtime's answer: %w", err)
+	}
+	return out.Address, nil
 }

@@ -7,6 +7,44 @@ locals {
   # `nats-1`..`nats-3` with three replicas (as pivot_environment names them).
   managed_nats_url = coalesce(var.nats.replicas, 1) == 3 ? join(",", [for i in range(1, 4) : "nats://nats-${i}:4222"]) : "nats://nats:4222"
   nats_url         = var.nats.managed ? local.managed_nats_url : var.nats.url
+
+  # Where the tasks run: the environment's own network, or the one given.
+  network = var.create_vpc ? {
+    subnet_ids         = toset(pivot_vpc.this[0].private_subnet_ids)
+    security_group_ids = try(var.network.security_group_ids, null)
+    assign_public_ip   = false
+  } : var.network
+  ingress = var.create_vpc ? merge(var.ingress, { subnet_ids = var.ingress.subnet_ids != null ? var.ingress.subnet_ids : toset(pivot_vpc.this[0].public_subnet_ids) }) : var.ingress
+
+  # Streams and consumers: through the provider's NATS connection, or
+  # through jetstream_url (a tenant's own NATS, with its platform user).
+  jetstream = var.jetstream_url == null ? [] : [{
+    servers  = [for u in split(",", var.jetstream_url) : trimspace(u)]
+    user     = var.nats.managed ? "pivot" : var.nats.user
+    password = var.nats_password
+  }]
+  target = var.target == null ? [] : [var.target]
+}
+
+################################################################################
+# Network
+################################################################################
+
+resource "pivot_vpc" "this" {
+  count = var.create_vpc ? 1 : 0
+
+  environment = var.name
+  cidr        = var.vpc.cidr
+  zones       = var.vpc.zones
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 }
 
 ################################################################################
@@ -18,7 +56,7 @@ resource "pivot_environment" "this" {
   stage              = local.stage
   container_insights = var.container_insights
   log_retention_days = var.log_retention_days
-  network            = var.network
+  network            = local.network
   collector          = var.collector
 
   nats = {
@@ -32,7 +70,16 @@ resource "pivot_environment" "this" {
     memory   = var.nats.memory
   }
 
-  ingress = var.create_ingress ? var.ingress : null
+  ingress = var.create_ingress ? local.ingress : null
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 
   lifecycle {
     precondition {
@@ -40,7 +87,7 @@ resource "pivot_environment" "this" {
       error_message = "Set exactly one of nats.url (an existing NATS system) or nats.managed = true (JetStream run in the environment)."
     }
     precondition {
-      condition     = var.nats_password == null || var.nats.user != null
+      condition     = var.nats_password == null || var.nats.user != null || var.nats.managed
       error_message = "nats_password needs nats.user: set the user name the password belongs to."
     }
     precondition {
@@ -66,6 +113,15 @@ resource "pivot_nats_stream" "this" {
   max_age          = each.value.max_age
   replicas         = each.value.replicas
 
+  dynamic "nats" {
+    for_each = local.jetstream
+    content {
+      servers  = nats.value.servers
+      user     = nats.value.user
+      password = nats.value.password
+    }
+  }
+
   # Streams live in the environment's NATS system: its URL must be known to
   # the provider (NATS_URL) as well as to the services.
   depends_on = [pivot_environment.this]
@@ -84,6 +140,15 @@ resource "pivot_nats_consumer" "this" {
   ack_wait        = each.value.ack_wait
   max_deliver     = each.value.max_deliver
   max_ack_pending = each.value.max_ack_pending
+
+  dynamic "nats" {
+    for_each = local.jetstream
+    content {
+      servers  = nats.value.servers
+      user     = nats.value.user
+      password = nats.value.password
+    }
+  }
 }
 
 ################################################################################
@@ -111,4 +176,13 @@ resource "pivot_aurora_cluster" "this" {
   # VPC and its default security group, which admits only its own members.
   subnet_ids                = var.database.db_subnet_group_name == null ? pivot_environment.this.subnet_ids : null
   client_security_group_ids = pivot_environment.this.security_group_ids
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 }

@@ -47,6 +47,16 @@ output "load_balancer_dns_name" {
   value       = try(pivot_environment.this.load_balancer_dns_name, null)
 }
 
+output "vpc_id" {
+  description = "The environment's own VPC; null without `create_vpc`."
+  value       = try(pivot_vpc.this[0].id, null)
+}
+
+output "subnet_ids" {
+  description = "Subnets the services run in."
+  value       = pivot_environment.this.subnet_ids
+}
+
 ################################################################################
 # JetStream
 ################################################################################
@@ -104,5 +114,6 @@ output "service_context" {
     ingress              = var.create_ingress
     public_zone          = var.public_zone
     public_subdomain     = var.public_subdomain
+    target               = var.target
   }
 }

@@ -45,8 +45,38 @@ variable "log_retention_days" {
   }
 }
 
+variable "target" {
+  description = "The AWS account the environment lives in when it is not the provider's: a role to assume there (a tenant's `pivot-deployer`), with its external ID and region. Every resource of the environment, and of the services given its `service_context`, acts through it."
+  type = object({
+    role_arn    = string
+    external_id = optional(string)
+    region      = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.target == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", try(var.target.role_arn, "")))
+    error_message = "target.role_arn must be an IAM role ARN such as arn:aws:iam::333333333333:role/pivot-deployer."
+  }
+}
+
+variable "create_vpc" {
+  description = "Give the environment its own network (`pivot_vpc`): private dual-stack subnets for the services with IPv6 egress through an egress-only internet gateway, public subnets for the load balancer, across `vpc.zones` availability zones. False uses `network` (or the account's default VPC)."
+  type        = bool
+  default     = false
+}
+
+variable "vpc" {
+  description = "The network `create_vpc` makes: its IPv4 `cidr` (/16 to /24) and how many availability `zones` (2 or 3)."
+  type = object({
+    cidr  = optional(string, "10.0.0.0/16")
+    zones = optional(number, 2)
+  })
+  default = {}
+}
+
 variable "network" {
-  description = "Where the environment's tasks run. Null: the account's default VPC (its default subnets, with public IPs)."
+  description = "Where the environment's tasks run, when it has no network of its own (`create_vpc`). Null: the account's default VPC (its default subnets, with public IPs)."
   type = object({
     subnet_ids         = optional(set(string))
     security_group_ids = optional(set(string))
@@ -95,10 +125,16 @@ variable "nats" {
 }
 
 variable "nats_password" {
-  description = "Password of `nats.user` on an existing NATS system; stored as the SecureString `/<name>/_platform/NATS_PASSWORD`."
+  description = "Password of `nats.user` on an existing NATS system, or of the platform user of a managed one (generated in Parameter Store when null); stored as the SecureString `/<name>/_platform/NATS_PASSWORD`."
   type        = string
   default     = null
   sensitive   = true
+}
+
+variable "jetstream_url" {
+  description = "Where Terraform reaches the environment's NATS to manage its streams and consumers, as the platform user (`nats.user`, or `pivot` when managed) with `nats_password`. Null: the provider's NATS connection (`NATS_URL`). A tenant's managed NATS runs in the tenant's network: give the address the tenants workspace reaches it at."
+  type        = string
+  default     = null
 }
 
 variable "streams" {

@@ -1,6 +1,8 @@
 locals {
   declaration = var.declaration
   environment = var.environment
+  # The environment's account, when it is not the provider's (a tenant's).
+  target = local.environment.target == null ? [] : [local.environment.target]
 
   create_database = var.create && local.declaration.database
   create_endpoint = var.create && local.declaration.public_hostname != null
@@ -86,6 +88,15 @@ resource "pivot_service" "this" {
   }
 
   tags = var.tags
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 }
 
 ################################################################################
@@ -101,6 +112,15 @@ resource "pivot_service_database" "this" {
   reader_endpoint  = local.environment.database_reader
   ssl_mode         = local.environment.database_ssl_mode
   rotation_trigger = var.database_rotation_trigger
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 
   lifecycle {
     precondition {
@@ -123,6 +143,15 @@ resource "pivot_public_endpoint" "this" {
   hostname          = local.public_hostname
   port              = local.declaration.ports[0].container_port
   health_check_path = local.declaration.health_check_path
+
+  dynamic "target" {
+    for_each = local.target
+    content {
+      role_arn    = target.value.role_arn
+      external_id = target.value.external_id
+      region      = target.value.region
+    }
+  }
 
   lifecycle {
     precondition {

@@ -78,6 +78,11 @@ variable "environment" {
     ingress              = optional(bool, false)
     public_zone          = optional(string)
     public_subdomain     = optional(string)
+    target = optional(object({
+      role_arn    = string
+      external_id = optional(string)
+      region      = optional(string)
+    }))
   })
 }
 

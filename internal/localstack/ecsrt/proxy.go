@@ -62,6 +62,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		p.serveStatus(w)
 		return
 	}
+	if req.URL.Path == PublishPath && req.Method == http.MethodGet {
+		p.servePublish(w, req)
+		return
+	}
 	op, ok := strings.CutPrefix(req.Header.Get("X-Amz-Target"), ecsTargetPrefix)
 	if !ok {
 		p.rp.ServeHTTP(w, req)

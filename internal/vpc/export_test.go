@@ -1,0 +1,4 @@
+package vpc
+
+// SubnetOf is subnetOf, for tests.
+var SubnetOf = subnetOf
