@@ -22,6 +22,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/jackc/pgx/v5"
@@ -245,8 +246,9 @@ func (r *root) applyKilledAfter(t *testing.T, d time.Duration) bool {
 	}
 }
 
-// inventory names what exists in an account and in the shared NATS,
-// PostgreSQL and Cloudflare zone, for comparing before and after.
+// inventory names what exists in an account (ECS, IAM, logs, the network,
+// load balancing, Cloud Map, parameters, RDS, secrets) and in the shared
+// NATS, PostgreSQL and Cloudflare zone, for comparing before and after.
 func (s *stack) inventory(t *testing.T, account string) []string {
 	t.Helper()
 	ctx := context.Background()
@@ -306,6 +308,32 @@ func (s *stack) inventory(t *testing.T, account string) []string {
 	for _, g := range sgs.SecurityGroups {
 		add("security group", aws.ToString(g.VpcId)+"/"+aws.ToString(g.GroupName))
 	}
+	ec := ec2.NewFromConfig(cfg)
+	vpcs, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	check("vpcs", err)
+	for _, v := range vpcs.Vpcs {
+		add("vpc", aws.ToString(v.VpcId))
+	}
+	subnets, err := ec.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{})
+	check("subnets", err)
+	for _, x := range subnets.Subnets {
+		add("subnet", aws.ToString(x.SubnetId))
+	}
+	igws, err := ec.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{})
+	check("internet gateways", err)
+	for _, x := range igws.InternetGateways {
+		add("internet gateway", aws.ToString(x.InternetGatewayId))
+	}
+	eigws, err := ec.DescribeEgressOnlyInternetGateways(ctx, &ec2.DescribeEgressOnlyInternetGatewaysInput{})
+	check("egress-only gateways", err)
+	for _, x := range eigws.EgressOnlyInternetGateways {
+		add("egress-only gateway", aws.ToString(x.EgressOnlyInternetGatewayId))
+	}
+	rts, err := ec.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+	check("route tables", err)
+	for _, x := range rts.RouteTables {
+		add("route table", aws.ToString(x.RouteTableId))
+	}
 	lbc := elb.NewFromConfig(cfg)
 	lbs, err := lbc.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
 	check("load balancers", err)
@@ -337,6 +365,21 @@ func (s *stack) inventory(t *testing.T, account string) []string {
 	check("db clusters", err)
 	for _, c := range dbs.DBClusters {
 		add("db cluster", aws.ToString(c.DBClusterIdentifier))
+	}
+	insts, err := rds.NewFromConfig(cfg).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})
+	check("db instances", err)
+	for _, i := range insts.DBInstances {
+		add("db instance", aws.ToString(i.DBInstanceIdentifier))
+	}
+	sgroups, err := rds.NewFromConfig(cfg).DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{})
+	check("db subnet groups", err)
+	for _, g := range sgroups.DBSubnetGroups {
+		add("db subnet group", aws.ToString(g.DBSubnetGroupName))
+	}
+	secrets, err := secretsmanager.NewFromConfig(cfg).ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+	check("secrets", err)
+	for _, x := range secrets.SecretList {
+		add("secret", aws.ToString(x.Name))
 	}
 
 	// The shared servers: only one run at a time uses them.
