@@ -19,8 +19,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/pivotapp/platform/internal/awsx"
@@ -390,4 +392,25 @@ func (c *Client) putTags(ctx context.Context, name string, tags map[string]strin
 func isCode(err error, code string) bool {
 	var ae smithy.APIError
 	return err != nil && errors.As(err, &ae) && ae.ErrorCode() == code
+}
+
+// DeployerARN returns the principal cfg acts as, in the form the bucket
+// policy's aws:PrincipalArn condition sees it: for a role session, the
+// role's ARN with its path (read from IAM; the session ARN has no path).
+func DeployerARN(ctx context.Context, cfg aws.Config) (string, error) {
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("read caller identity: %w", err)
+	}
+	arn := aws.ToString(out.Arn)
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || !strings.HasPrefix(parts[5], "assumed-role/") {
+		return arn, nil
+	}
+	role := strings.Split(strings.TrimPrefix(parts[5], "assumed-role/"), "/")[0]
+	if r, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil && r.Role != nil {
+		return aws.ToString(r.Role.Arn), nil
+	}
+	// Without iam:GetRole, assume the role has no path.
+	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + role, nil
 }
