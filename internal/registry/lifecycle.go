@@ -214,3 +214,18 @@ func ReleaseTags(service string, records ...map[string]string) []string {
 	}
 	return sortedSet(out)
 }
+
+// Settings recovers what NewLifecyclePolicy was given (zero values for a
+// policy it did not write).
+func (p LifecyclePolicy) Settings() (keep []string, keepLast, untaggedDays int) {
+	for _, r := range p.Rules {
+		s := r.Selection
+		switch {
+		case s.TagStatus == "any" && s.CountType == "imageCountMoreThan":
+			keepLast = s.CountNumber
+		case s.TagStatus == "untagged" && s.CountType == "sinceImagePushed":
+			untaggedDays = s.CountNumber
+		}
+	}
+	return p.KeptTags(), keepLast, untaggedDays
+}
