@@ -126,7 +126,7 @@ func (r *serviceBucketResource) Create(ctx context.Context, req resource.CreateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.ensure(ctx, &plan, &resp.Diagnostics)
+	r.ensure(ctx, &plan, false, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -186,7 +186,8 @@ func (r *serviceBucketResource) Update(ctx context.Context, req resource.UpdateR
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.ensure(ctx, &plan, &resp.Diagnostics)
+	// The state holds the bucket (created or imported): it is ours.
+	r.ensure(ctx, &plan, true, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -220,7 +221,7 @@ func (r *serviceBucketResource) ImportState(ctx context.Context, req resource.Im
 }
 
 // ensure creates or converges the bucket and fills the computed values.
-func (r *serviceBucketResource) ensure(ctx context.Context, m *serviceBucketModel, diags *diag.Diagnostics) {
+func (r *serviceBucketResource) ensure(ctx context.Context, m *serviceBucketModel, owned bool, diags *diag.Diagnostics) {
 	c := r.client(ctx, *m, diags)
 	if c == nil {
 		return
@@ -242,6 +243,7 @@ func (r *serviceBucketResource) ensure(ctx context.Context, m *serviceBucketMode
 		m.DeployerARNs = list
 	}
 	spec := m.spec(ctx, diags)
+	spec.Owned = owned
 	st, err := c.Ensure(ctx, spec)
 	if err != nil {
 		if errors.Is(err, bucket.ErrNotOurs) {

@@ -99,7 +99,7 @@ func (r *serviceRepositoryResource) Create(ctx context.Context, req resource.Cre
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.ensure(ctx, &plan, &resp.Diagnostics)
+	r.ensure(ctx, &plan, false, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -146,7 +146,8 @@ func (r *serviceRepositoryResource) Update(ctx context.Context, req resource.Upd
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	r.ensure(ctx, &plan, &resp.Diagnostics)
+	// The state holds the repository (created or imported): it is ours.
+	r.ensure(ctx, &plan, true, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -178,7 +179,7 @@ func (r *serviceRepositoryResource) ImportState(ctx context.Context, req resourc
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("force_delete"), false)...)
 }
 
-func (r *serviceRepositoryResource) ensure(ctx context.Context, m *serviceRepositoryModel, diags *diag.Diagnostics) {
+func (r *serviceRepositoryResource) ensure(ctx context.Context, m *serviceRepositoryModel, owned bool, diags *diag.Diagnostics) {
 	c := r.client(ctx, *m, diags)
 	if c == nil {
 		return
@@ -187,7 +188,7 @@ func (r *serviceRepositoryResource) ensure(ctx context.Context, m *serviceReposi
 		Name: m.Name.ValueString(), Service: m.Service.ValueString(), ScanOnPush: m.ScanOnPush.ValueBool(),
 		MutableTags: !m.ImmutableTags.ValueBool(), KeepTags: svcStrings(ctx, m.KeepTags, diags),
 		KeepLast: int(m.KeepLast.ValueInt64()), UntaggedDays: int(m.UntaggedDays.ValueInt64()),
-		PullAccounts: svcStrings(ctx, m.PullAccountIDs, diags), Tags: svcStringMap(ctx, m.Tags, diags),
+		PullAccounts: svcStrings(ctx, m.PullAccountIDs, diags), Tags: svcStringMap(ctx, m.Tags, diags), Owned: owned,
 	}
 	repo, err := c.EnsureRepository(ctx, spec)
 	if err != nil {

@@ -57,6 +57,9 @@ type Spec struct {
 	Deployers  []string
 	Versioning bool
 	Tags       map[string]string
+	// Owned says the bucket is already the caller's (Terraform's state holds
+	// it, e.g. after an import), so it is taken over whatever its tags.
+	Owned bool
 }
 
 // State is the bucket as read.
@@ -175,7 +178,7 @@ func (c *Client) Ensure(ctx context.Context, spec Spec) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if exists && tags[ManagedByKey] != ManagedByValue {
+	if exists && !spec.Owned && tags[ManagedByKey] != ManagedByValue {
 		return nil, fmt.Errorf("%w: %s (import it with the ID %q, or choose another name)", ErrNotOurs, spec.Name, spec.Name)
 	}
 	if !exists {

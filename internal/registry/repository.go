@@ -41,6 +41,9 @@ type RepositorySpec struct {
 	UntaggedDays int
 	PullAccounts []string
 	Tags         map[string]string
+	// Owned says the repository is already the caller's (Terraform's state
+	// holds it, e.g. after an import), so it is taken over whatever its tags.
+	Owned bool
 }
 
 // Repository is a repository as read.
@@ -109,7 +112,7 @@ func (c *Client) EnsureRepository(ctx context.Context, spec RepositorySpec) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if tags[ManagedByKey] != ManagedByValue {
+	if !spec.Owned && tags[ManagedByKey] != ManagedByValue {
 		return nil, fmt.Errorf("%w: %s (import it with the ID %q, or choose another name)", ErrNotOurs, spec.Name, spec.Name)
 	}
 	if _, err := c.ecr.TagResource(ctx, &ecr.TagResourceInput{ResourceArn: aws.String(arn), Tags: ecrTags(spec.tags())}); err != nil {
