@@ -68,8 +68,8 @@ type Status struct {
 // Deployment is one of the service's deployments, newest first.
 type Deployment struct {
 	ID, Status, Rollout, Reason, Revision string
-	Desired, Running, Failed             int
-	Updated                              time.Time
+	Desired, Running, Failed              int
+	Updated                               time.Time
 }
 
 // Event is a service event, newest first.
