@@ -402,11 +402,16 @@ func (c *Client) resourceLabel(ctx context.Context, targetGroupARN string) (stri
 	if len(out.TargetGroups) == 0 || len(out.TargetGroups[0].LoadBalancerArns) == 0 {
 		return "", fmt.Errorf("target group %s is attached to no load balancer; requests_per_target needs one", targetGroupARN)
 	}
-	lb := out.TargetGroups[0].LoadBalancerArns[0]
-	_, lbPart, ok1 := strings.Cut(lb, ":loadbalancer/")
+	return ResourceLabel(out.TargetGroups[0].LoadBalancerArns[0], targetGroupARN)
+}
+
+// ResourceLabel is the ALBRequestCountPerTarget metric's label of a target
+// group behind a load balancer.
+func ResourceLabel(loadBalancerARN, targetGroupARN string) (string, error) {
+	_, lbPart, ok1 := strings.Cut(loadBalancerARN, ":loadbalancer/")
 	_, tgPart, ok2 := strings.Cut(targetGroupARN, ":targetgroup/")
 	if !ok1 || !ok2 {
-		return "", fmt.Errorf("resource label of target group %s and load balancer %s: unexpected ARN format", targetGroupARN, lb)
+		return "", fmt.Errorf("resource label of target group %s and load balancer %s: unexpected ARN format", targetGroupARN, loadBalancerARN)
 	}
 	return lbPart + "/targetgroup/" + tgPart, nil
 }
