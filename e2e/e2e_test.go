@@ -312,6 +312,7 @@ func checkEnvironment(t *testing.T, s *stack, cfg awsConfig, env, publicHost, na
 	assertDatabaseIsolation(t, cfg, env, "messenger", env+"_notifier")
 	assertDatabaseIsolation(t, cfg, env, "notifier", env+"_messenger")
 	assertDatabaseReachable(t, cfg, env, "messenger")
+	assertOwnBucket(t, cfg, env, "messenger", "friend")
 	recs := dnsRecords(t, s, publicHost)
 	if len(recs) != 1 || recs[0].Type != "CNAME" {
 		t.Errorf("%s: want one CNAME record for %s in Cloudflare, got %+v", env, publicHost, recs)

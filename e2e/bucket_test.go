@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/pivotapp/platform/internal/iampolicy"
+)
+
+// assertOwnBucket checks, with the SDKs, that a service declaring
+// `bucket = true` got its bucket (<env>-<service>-<account>) and that the
+// bucket policy, evaluated as IAM does, refuses another service's task role
+// even once that role may do s3:* on everything. Moto ignores the policy's
+// conditions, so the evaluation is iampolicy's.
+func assertOwnBucket(t *testing.T, cfg aws.Config, env, service, other string) {
+	t.Helper()
+	ctx := context.Background()
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := aws.ToString(id.Account)
+	name := env + "-" + service + "-" + account
+	pol, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+	if err != nil {
+		t.Fatalf("%s: %s's bucket %s: %v", env, service, name, err)
+	}
+	bucketPolicy, err := iampolicy.Parse(aws.ToString(pol.Policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	iamc := iam.NewFromConfig(cfg)
+	broad, _ := iampolicy.Parse(`{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+	for _, who := range []struct {
+		service string
+		allowed bool
+	}{{service, true}, {other, false}} {
+		role, err := iamc.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(env + "-" + who.service + "-task")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		identity := []iampolicy.Document{broad}
+		if who.allowed {
+			own, err := iamc.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: role.Role.RoleName, PolicyName: aws.String("pivot-scoped")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, err := iampolicy.Parse(aws.ToString(own.PolicyDocument))
+			if err != nil {
+				t.Fatal(err)
+			}
+			identity = []iampolicy.Document{doc}
+		}
+		d := iampolicy.Evaluate(iampolicy.Request{
+			PrincipalARN: aws.ToString(role.Role.Arn), Action: "s3:GetObject", Resource: "arn:aws:s3:::" + name + "/k",
+			Context: map[string]string{"aws:SecureTransport": "true"},
+		}, identity, []iampolicy.Document{bucketPolicy}, account)
+		if d.Allowed != who.allowed {
+			t.Errorf("%s: %s's task role on %s's bucket: allowed %v (%s), want %v", env, who.service, service, d.Allowed, d.Reason, who.allowed)
+		}
+	}
+}
