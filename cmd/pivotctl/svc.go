@@ -125,6 +125,11 @@ func streamLogs(ctx context.Context, w io.Writer, src logSource, since time.Time
 			return err
 		}
 		for _, l := range lines {
+			if l.At.IsZero() {
+				// The local runtime's output has no timestamps of its own.
+				fmt.Fprintf(w, "%s %s\n", l.Stream, l.Message)
+				continue
+			}
 			fmt.Fprintf(w, "%s %s %s\n", l.At.UTC().Format(time.RFC3339), l.Stream, l.Message)
 		}
 		since = next
@@ -182,9 +187,8 @@ func (l *localLogs) Fetch(ctx context.Context, since time.Time) ([]svcinfo.LogLi
 			return nil, since, err
 		}
 		l.offsets[t.TaskID] = off
-		now := time.Now()
 		for _, s := range lines {
-			out = append(out, svcinfo.LogLine{At: now, Stream: "task/" + t.TaskID[:min(12, len(t.TaskID))], Message: s})
+			out = append(out, svcinfo.LogLine{Stream: "task/" + t.TaskID[:min(12, len(t.TaskID))], Message: s})
 		}
 	}
 	if !found {
