@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -29,6 +30,22 @@ func assertOwnBucket(t *testing.T, cfg aws.Config, env, service, other string) {
 	pol, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
 	if err != nil {
 		t.Fatalf("%s: %s's bucket %s: %v", env, service, name, err)
+	}
+	// The service learns its bucket's name.
+	svc, err := ecs.NewFromConfig(cfg).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(env), Services: []string{service}})
+	if err != nil || len(svc.Services) != 1 {
+		t.Fatalf("%s: describe service %s: %v", env, service, err)
+	}
+	td, err := ecs.NewFromConfig(cfg).DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.Services[0].TaskDefinition})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, kv := range td.TaskDefinition.ContainerDefinitions[0].Environment {
+		found = found || aws.ToString(kv.Name) == "BUCKET_NAME" && aws.ToString(kv.Value) == name
+	}
+	if !found {
+		t.Errorf("%s: %s's container has no BUCKET_NAME=%s", env, service, name)
 	}
 	bucketPolicy, err := iampolicy.Parse(aws.ToString(pol.Policy))
 	if err != nil {

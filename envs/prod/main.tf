@@ -101,9 +101,9 @@ resource "pivot_release" "prod" {
 # writes production's (which the tenants run): together the tags every
 # environment may still deploy, which the lifecycle policy never expires.
 resource "pivot_service_repository" "this" {
-  for_each = var.registry == null ? {} : local.declarations
+  for_each = { for name, d in local.declarations : name => d.image_repository if var.registry != null }
 
-  name             = local.declarations[each.key].image_repository
+  name             = each.value
   service          = each.key
   keep_tags        = compact([lookup(local.release, each.key, ""), lookup(pivot_release.prod.images, each.key, "")])
   keep_last        = var.registry.keep_last

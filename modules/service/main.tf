@@ -19,7 +19,9 @@ locals {
     NATS_URL  = local.environment.nats_url
     NATS_USER = local.environment.nats_user
   } : k => v if v != null }
-  env = merge(local.platform_env, local.declaration.env, var.env)
+  # A service with a bucket learns its name, as Copilot's storage did.
+  bucket_env = local.create_bucket ? { BUCKET_NAME = local.bucket_name } : {}
+  env        = merge(local.platform_env, local.bucket_env, local.declaration.env, var.env)
 
   # DATABASE_URL and DATABASE_READER_URL come from the database's own
   # parameters. Taking their names from the database resource keeps them
