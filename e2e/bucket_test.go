@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -11,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/pivotapp/platform/internal/iampolicy"
+	ecrregistry "github.com/pivotapp/platform/internal/registry"
 )
 
 // assertOwnBucket checks, with the SDKs, that a service declaring
@@ -79,6 +83,37 @@ func assertOwnBucket(t *testing.T, cfg aws.Config, env, service, other string) {
 		}, identity, []iampolicy.Document{bucketPolicy}, account)
 		if d.Allowed != who.allowed {
 			t.Errorf("%s: %s's task role on %s's bucket: allowed %v (%s), want %v", env, who.service, service, d.Allowed, d.Reason, who.allowed)
+		}
+	}
+}
+
+// assertRepositories checks, with the SDK, each service's repository in the
+// registry account: immutable tags, scan on push, the deploying accounts'
+// pull grant, and a lifecycle policy that, evaluated as ECR does, never
+// expires the image its release names, even as the oldest of many.
+func assertRepositories(t *testing.T, cfg aws.Config, released map[string]string, pullAccounts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	c := ecrregistry.New(cfg)
+	for service, tag := range released {
+		r, err := c.ReadRepository(ctx, "pivot/"+service)
+		if err != nil || r == nil {
+			t.Fatalf("repository pivot/%s: %+v, %v", service, r, err)
+		}
+		if r.MutableTags || !r.ScanOnPush || !slices.Equal(r.PullAccounts, slices.Sorted(slices.Values(pullAccounts))) {
+			t.Errorf("repository pivot/%s: %+v", service, r)
+		}
+		policy, err := ecrregistry.ParseLifecyclePolicy(r.LifecyclePolicy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		images := []ecrregistry.Image{{Digest: "released", Tags: []string{tag}, PushedAt: now.Add(-365 * 24 * time.Hour)}}
+		for i := range 50 {
+			images = append(images, ecrregistry.Image{Digest: fmt.Sprint(i), Tags: []string{fmt.Sprint("build-", i)}, PushedAt: now.Add(-time.Duration(50-i) * time.Hour)})
+		}
+		if slices.Contains(policy.Expired(images, now), "released") {
+			t.Errorf("repository pivot/%s: the lifecycle policy expires %s, which a release names: %s", service, tag, r.LifecyclePolicy)
 		}
 	}
 }
