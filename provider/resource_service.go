@@ -90,7 +90,8 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "`FARGATE` (default) or `EC2`. ECS cannot change it in place: changing it replaces the service.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"desired_count": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-				MarkdownDescription: "Number of tasks to keep running. Default 1. A count changed outside Terraform shows in the plan."},
+				MarkdownDescription: "Number of tasks to keep running. Default 1. A count changed outside Terraform shows in the plan, " +
+					"except with `autoscaling`, where this is the starting count and the scaler owns it."},
 			"ports": schema.ListNestedAttribute{Optional: true,
 				MarkdownDescription: "Named container ports, each published through Service Connect. The first is the app port: " +
 					"it is passed to the app as `PORT` and is where the default health check calls `/health`.",
