@@ -7,7 +7,7 @@ export PATH  := $(BIN):$(PATH)
 export CHECKPOINT_DISABLE := 1
 GO_PACKAGES  := ./...
 
-.PHONY: tools build install-provider demo demo-down test test-unit test-acc lint generate check-generate bench profile clean
+.PHONY: tools build install-provider demo demo-down test test-unit test-acc lint generate check-generate bench faults profile clean
 
 tools: ## install pinned tools into ./bin; check moto and PostgreSQL
 	@scripts/tools.sh
@@ -47,6 +47,11 @@ generate: ## regenerate protobuf code and provider docs
 check-generate: generate ## fail when generated files differ from the committed ones
 	@test -z "$$(git status --porcelain -- docs services/internal/gen 'services/*/env-schema.json')" || { git status --short -- docs services/internal/gen 'services/*/env-schema.json'; false; } || \
 		(echo "generated files are stale: run 'make generate' and commit" >&2; exit 1)
+
+faults: tools install-provider ## the release flow (staging, prod, tenants) through 30% throttling, server errors, lost answers and IAM/cluster propagation delays
+	@mkdir -p .pivot
+	PIVOT_E2E_FAULTS="throttle=0.3,5xx=0.05,lost=0.02,role=5s,cluster=5s" TF_ACC=1 go test -count=1 -timeout 40m -run 'TestReleaseFlow$$' -v ./e2e/ > .pivot/faults.log 2>&1; \
+	  rc=$$?; grep -E '^\s*(---|PASS|FAIL|ok)|faults injected|Error:' .pivot/faults.log; echo "full log: .pivot/faults.log"; exit $$rc
 
 bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run
 	@scripts/bench.sh

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pivotapp/platform/internal/hcledit"
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 	"github.com/pivotapp/platform/internal/repo"
 )
 
@@ -48,6 +49,20 @@ func TestReleaseFlow(t *testing.T) {
 
 	cliConfig := buildProvider(t)
 	s := startStack(t)
+	// Every apply below goes through AWS's failure modes: throttling,
+	// server errors, answers lost after the call took effect, new roles
+	// unusable and new clusters unknown for a while. make test keeps the
+	// shares modest (the SDK's backoff makes 30% throttling take minutes
+	// more); PIVOT_E2E_FAULTS sets them, as `make faults` does.
+	spec := os.Getenv("PIVOT_E2E_FAULTS")
+	if spec == "" {
+		spec = "throttle=0.1,5xx=0.02,lost=0.01,role=3s,cluster=3s"
+	}
+	fc, err := faults.Parse(spec)
+	if err != nil {
+		t.Fatalf("PIVOT_E2E_FAULTS: %v", err)
+	}
+	s.withFaults(t, fc)
 	tree := copyTree(t)
 
 	accounts := map[string]string{"staging": newAccountID(t), "prod": newAccountID(t), "acme": newAccountID(t), "globex": newAccountID(t), "registry": newAccountID(t)}

@@ -22,6 +22,7 @@ import (
 	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/cfemu"
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
 // repoRoot is the folder holding go.mod.
@@ -36,7 +37,9 @@ func terraformBinary() string { return filepath.Join(repoRoot(), "bin", "terrafo
 // production get NATS systems of their own, as they would in AWS: both
 // declare the stream MESSENGER.
 type stack struct {
-	moto        *localstack.Moto
+	moto *localstack.Moto
+	// faults, when set, stands between the providers and moto.
+	faults      *faults.Server
 	natsStaging *localstack.NATS
 	natsProd    *localstack.NATS
 	pg          *localstack.Postgres
@@ -105,11 +108,31 @@ func startStack(t testing.TB) *stack {
 	return s
 }
 
+// withFaults puts AWS's throttling, server errors and eventual consistency
+// between the providers and moto, and reports at the end what it injected:
+// the apply converged only if every one of those was retried.
+func (s *stack) withFaults(t testing.TB, cfg faults.Config) {
+	t.Helper()
+	f, err := faults.Start(s.moto.Endpoint, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.faults = f
+	t.Cleanup(func() {
+		t.Logf("faults injected into the providers' AWS calls: %v", f.Counts())
+		_ = f.Close()
+	})
+}
+
 // providerEnv is what the provider reads from its environment: the local
 // stack's endpoints, as `pivotctl local up` writes them to .pivot/local/env.
 func (s *stack) providerEnv(nats *localstack.NATS) map[string]string {
+	endpoint := s.moto.Endpoint
+	if s.faults != nil {
+		endpoint = s.faults.URL
+	}
 	return map[string]string{
-		"AWS_ENDPOINT_URL":         s.moto.Endpoint,
+		"AWS_ENDPOINT_URL":         endpoint,
 		"AWS_REGION":               localstack.Region,
 		"AWS_DEFAULT_REGION":       localstack.Region,
 		"AWS_ACCESS_KEY_ID":        localstack.AccessKeyID,

@@ -331,6 +331,9 @@ func (r *serviceResource) ModifyPlan(ctx context.Context, req resource.ModifyPla
 	if !unknown["service_connect_namespace"] {
 		check.Namespace = spec.Namespace
 	}
+	if !unknown["network"] {
+		check.Subnets, check.SecurityGroups = spec.Network.Subnets, spec.Network.SecurityGroups
+	}
 	problems, err := client.Check(ctx, check)
 	if err != nil {
 		resp.Diagnostics.AddError("Unable To Check Service Dependencies", fmt.Sprintf("Checking the cluster, namespace and secrets of service %s failed: %s", spec.Name, err))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pivotapp/platform/internal/localstack"
 	"github.com/pivotapp/platform/internal/localstack/ecsrt"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 	"github.com/pivotapp/platform/internal/repo"
 )
 
@@ -82,7 +83,15 @@ func newLocalCmd() *cobra.Command {
 				fmt.Printf("no ECS runtime: %v\n", err)
 				source = ""
 			}
-			return localstack.Serve(cmd.Context(), localstack.Options{Dir: dir, SourceDir: source, Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }})
+			opts := localstack.Options{Dir: dir, SourceDir: source, Logf: func(f string, a ...any) { fmt.Printf(f+"\n", a...) }}
+			if spec := os.Getenv("PIVOT_LOCAL_FAULTS"); spec != "" {
+				f, err := faults.Parse(spec)
+				if err != nil {
+					return fmt.Errorf("PIVOT_LOCAL_FAULTS: %w", err)
+				}
+				opts.Faults = &f
+			}
+			return localstack.Serve(cmd.Context(), opts)
 		},
 	}
 

@@ -2,12 +2,17 @@
 // HMAC signature, and sends GitHub a repository_dispatch "staging-applied"
 // when the staging workspace's run has applied. Configure with env:
 // TFC_NOTIFICATION_TOKEN, TFC_STAGING_WORKSPACES (comma-separated),
-// GITHUB_REPOSITORY (owner/name), GITHUB_TOKEN, GITHUB_API_URL, PORT.
+// GITHUB_REPOSITORY (owner/name), GITHUB_TOKEN, GITHUB_API_URL, PORT,
+// RELAY_MAX_AGE (how old a notification may be, default 10m). On ECS the
+// two tokens are secrets from Parameter Store (cmd/tfc-relay/service.tf).
+// `tfc-relay --health-check` asks a running relay's /health (the image has
+// no shell).
 package main
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -20,6 +25,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "--health-check" {
+		if err := healthCheck(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(log); err != nil {
 		log.Error("tfc-relay: exiting", "err", err)
@@ -52,6 +64,11 @@ func run(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if v := os.Getenv("RELAY_MAX_AGE"); v != "" {
+		if h.MaxAge, err = time.ParseDuration(v); err != nil || h.MaxAge <= 0 {
+			return fmt.Errorf("RELAY_MAX_AGE %q is not a positive duration", v)
+		}
+	}
 	srv := &http.Server{Addr: ":" + port, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -64,6 +81,24 @@ func run(log *slog.Logger) error {
 	log.Info("tfc-relay: listening", "port", port)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// healthCheck asks the relay on this host's PORT for /health.
+func healthCheck() error {
+	port := os.Getenv("PORT")
+	if port == "" {
+		port = "8080"
+	}
+	c := &http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:" + port + relay.HealthPath)
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health check: %s", resp.Status)
 	}
 	return nil
 }

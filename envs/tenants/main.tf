@@ -58,7 +58,7 @@ data "pivot_release" "prod" {
 # a tenant grants it in the same reviewed change. (The tenants' execution
 # roles allow the pull on their side.)
 resource "pivot_registry_access" "tenants" {
-  count = local.registry_ecr != null && length(local.services) > 0 ? 1 : 0
+  count = local.manage_registry && local.registry_ecr != null && length(local.services) > 0 ? 1 : 0
 
   repositories = sort([for s in local.services : replace(s.image_repository, "/^[^/]+\\//", "")])
   account_ids  = sort(distinct([for t in local.tenants : t.account_id]))
@@ -74,7 +74,7 @@ resource "pivot_registry_access" "tenants" {
 ################################################################################
 
 resource "pivot_tenant_deployment" "this" {
-  for_each = local.tenants
+  for_each = local.selected_tenants
 
   name                = each.key
   role_arn            = "arn:aws:iam::${each.value.account_id}:role/${var.tenant_role_name}"

@@ -8,14 +8,17 @@ terraform {
     }
   }
 
-  # Terraform Cloud runs this root in the workspace platform-tenants. Against
-  # the local platform stack, local_override.tf (from
-  # local_override.tf.example) replaces this block with a local backend.
+  # Terraform Cloud runs this root in the workspace platform-tenants (the
+  # registry grant) and in one workspace per tenant, platform-tenant-<name>
+  # (selection.tf); all carry the tag platform-tenants, so the CLI can pick
+  # one with TF_WORKSPACE. Against the local platform stack,
+  # local_override.tf (from local_override.tf.example) replaces this block
+  # with a local backend.
   cloud {
     organization = "pivotapp"
 
     workspaces {
-      name = "platform-tenants"
+      tags = ["platform-tenants"]
     }
   }
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // Engine is the only engine this package creates.
@@ -364,13 +366,38 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (State, error) {
 		in.MasterUsername = aws.String(spec.MasterUsername)
 		in.ManageMasterUserPassword = aws.Bool(true)
 	}
-	if _, err := m.RDS.CreateDBCluster(ctx, in); err != nil {
-		return State{}, fmt.Errorf("create cluster %s: %w", spec.Identifier, err)
+	adopted, err := m.adoptCluster(ctx, spec)
+	if err != nil {
+		return State{}, err
+	}
+	if !adopted {
+		_, err := m.RDS.CreateDBCluster(ctx, in)
+		if awsx.ErrorCode(err) == "DBClusterAlreadyExistsFault" {
+			// The answer to an earlier attempt was lost, or another apply
+			// raced this one: take it if it is ours.
+			_, err = m.adoptCluster(ctx, spec)
+		}
+		if err != nil {
+			return State{}, fmt.Errorf("create cluster %s: %w", spec.Identifier, err)
+		}
 	}
 	if err := m.waitCluster(ctx, spec.Identifier); err != nil {
 		return State{}, err
 	}
+	have := map[string]bool{}
+	if adopted {
+		insts, err := m.instances(ctx, spec.Identifier)
+		if err != nil {
+			return State{}, err
+		}
+		for _, in := range insts {
+			have[aws.ToString(in.DBInstanceIdentifier)] = true
+		}
+	}
 	for i := 1; i <= 1+spec.ReaderCount; i++ {
+		if have[instanceID(spec.Identifier, i)] {
+			continue
+		}
 		if err := m.createInstance(ctx, spec, i); err != nil {
 			return State{}, err
 		}
@@ -379,6 +406,29 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (State, error) {
 		return State{}, err
 	}
 	return m.Read(ctx, spec.Identifier)
+}
+
+// ErrNotOurs is returned by Create when a cluster of the same identifier
+// exists that this provider did not create.
+var ErrNotOurs = errors.New("exists and was not created by the pivot provider")
+
+// adoptCluster says whether a cluster of the spec's identifier exists and
+// carries this provider's tag: one an interrupted apply created, which the
+// create then finishes. One without the tag is refused with its import ID.
+func (m *Manager) adoptCluster(ctx context.Context, spec Spec) (bool, error) {
+	c, err := m.cluster(ctx, spec.Identifier)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, t := range c.TagList {
+		if aws.ToString(t.Key) == "pivot:managed-by" && aws.ToString(t.Value) == "terraform-provider-pivot" {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("cluster %s %w (no pivot:managed-by tag); import it (terraform import <address> %s) or choose another identifier", spec.Identifier, ErrNotOurs, spec.Identifier)
 }
 
 // Read describes the cluster, its instances and its global membership.
@@ -750,6 +800,18 @@ func (m *Manager) createInstance(ctx context.Context, spec Spec, n int) error {
 		DBInstanceClass:      aws.String(spec.InstanceClass),
 		Tags:                 spec.tags(),
 	})
+	if awsx.ErrorCode(err) == "DBInstanceAlreadyExists" {
+		// A retried create whose first answer was lost.
+		insts, lerr := m.instances(ctx, spec.Identifier)
+		if lerr != nil {
+			return lerr
+		}
+		for _, in := range insts {
+			if aws.ToString(in.DBInstanceIdentifier) == id {
+				return nil
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("create instance %s: %w", id, err)
 	}

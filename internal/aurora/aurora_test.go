@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/pivotapp/platform/internal/acctest"
@@ -256,5 +257,39 @@ func TestSpecValidate(t *testing.T) {
 		if err := tc.spec.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want %q", name, err, tc.want)
 		}
+	}
+}
+
+// An apply killed after CreateDBCluster leaves a cluster with no instance
+// and no state: the next create finishes it. A cluster made by hand is
+// refused with its import ID.
+func TestCreateAdoptsItsOwnClusterOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, cfg := newManager(t)
+	r := rds.NewFromConfig(cfg)
+	if _, err := r.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
+		DBClusterIdentifier: aws.String("staging"), Engine: aws.String(aurora.Engine), MasterUsername: aws.String("pivot_master"),
+		ManageMasterUserPassword: aws.Bool(true), StorageEncrypted: aws.Bool(true),
+		Tags: []rdstypes.Tag{{Key: aws.String("pivot:managed-by"), Value: aws.String("terraform-provider-pivot")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.Create(ctx, aurora.Spec{Identifier: "staging", ReaderCount: 1})
+	if err != nil {
+		t.Fatalf("create over an interrupted create: %v", err)
+	}
+	if len(st.Instances) != 2 {
+		t.Fatalf("instances after adoption: %+v", st.Instances)
+	}
+
+	if _, err := r.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
+		DBClusterIdentifier: aws.String("by-hand"), Engine: aws.String(aurora.Engine), MasterUsername: aws.String("admin"), ManageMasterUserPassword: aws.Bool(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Create(ctx, aurora.Spec{Identifier: "by-hand"})
+	if !errors.Is(err, aurora.ErrNotOurs) || !strings.Contains(err.Error(), "terraform import <address> by-hand") {
+		t.Fatalf("create over a cluster made by hand: %v", err)
 	}
 }

@@ -11,7 +11,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // NetworkAPI is the part of the EC2 API this package uses; *ec2.Client
@@ -158,13 +159,13 @@ func (m *Manager) syncClients(ctx context.Context, g ec2types.SecurityGroup, cli
 	}
 	if len(add) > 0 {
 		_, err := m.EC2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: perm(add)})
-		if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+		if err != nil && awsx.ErrorCode(err) != "InvalidPermission.Duplicate" {
 			return fmt.Errorf("allow clients on %s: %w", id, err)
 		}
 	}
 	if len(drop) > 0 {
 		_, err := m.EC2.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: perm(drop)})
-		if err != nil && apiCode(err) != "InvalidPermission.NotFound" {
+		if err != nil && awsx.ErrorCode(err) != "InvalidPermission.NotFound" {
 			return fmt.Errorf("revoke clients on %s: %w", id, err)
 		}
 	}
@@ -252,7 +253,7 @@ func (m *Manager) deleteSecurityGroup(ctx context.Context, id string) error {
 	}
 	return m.wait(ctx, "deletion of security group "+id, func(ctx context.Context) (bool, error) {
 		_, err := m.EC2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-		switch code := apiCode(err); {
+		switch code := awsx.ErrorCode(err); {
 		case err == nil || code == "InvalidGroup.NotFound":
 			return true, nil
 		case code == "DependencyViolation":
@@ -261,12 +262,4 @@ func (m *Manager) deleteSecurityGroup(ctx context.Context, id string) error {
 			return false, fmt.Errorf("delete security group %s: %w", id, err)
 		}
 	})
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }

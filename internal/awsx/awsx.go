@@ -71,6 +71,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("allowed_account_ids: %q is not a 12-digit AWS account ID", id))
 		}
 	}
+	if c.Region != "" {
+		if err := ValidateRegion(c.Region); err != nil {
+			errs = append(errs, fmt.Errorf("region: %w", err))
+		}
+	}
 	if (c.AccessKey == "") != (c.SecretKey == "") {
 		errs = append(errs, errors.New("access_key and secret_key must be set together"))
 	}
@@ -205,9 +210,7 @@ func (s *Sessions) base(ctx context.Context, region string) (aws.Config, error) 
 	if s.cfg.AccessKey != "" {
 		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(s.cfg.AccessKey, s.cfg.SecretKey, s.cfg.SessionToken)))
 	}
-	if s.cfg.MaxRetries > 0 {
-		opts = append(opts, config.WithRetryMaxAttempts(s.cfg.MaxRetries))
-	}
+	opts = append(opts, config.WithRetryer(Retryer(s.cfg.MaxRetries)))
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)

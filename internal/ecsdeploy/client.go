@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -20,7 +22,6 @@ import (
 	sdtypes "github.com/aws/aws-sdk-go-v2/service/servicediscovery/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pivotapp/platform/internal/batch"
@@ -51,12 +52,15 @@ type Client struct {
 	logs   *cloudwatchlogs.Client
 	sd     *servicediscovery.Client
 	sts    *sts.Client
+	ec2    *ec2.Client
 	region string
 
 	services   *batch.Batcher[string, ecstypes.Service]
 	clusters   *batch.Batcher[string, ecstypes.Cluster]
 	params     *batch.Batcher[string, Parameter]
 	namespaces *batch.Batcher[string, Namespace]
+	subnets    *batch.Batcher[string, string]
+	groups     *batch.Batcher[string, string]
 	taskDefs   batch.Once[string, *ecstypes.TaskDefinition]
 	ahead      readAhead
 	account    batch.Once[string, string]
@@ -169,6 +173,7 @@ func New(cfg aws.Config) *Client {
 		logs:         cloudwatchlogs.NewFromConfig(cfg),
 		sd:           servicediscovery.NewFromConfig(cfg),
 		sts:          sts.NewFromConfig(cfg),
+		ec2:          ec2.NewFromConfig(cfg),
 		region:       cfg.Region,
 		PollInterval: 5 * time.Second,
 	}
@@ -176,6 +181,8 @@ func New(cfg aws.Config) *Client {
 	c.clusters = batch.New(c.describeClusters, batch.Options{Max: 100, Window: coalesceWindow, Disabled: coalescingDisabled})
 	c.params = batch.New(c.getParameters, batch.Options{Max: 10, Window: coalesceWindow, Disabled: coalescingDisabled})
 	c.namespaces = batch.New(c.listNamespaces, batch.Options{Max: 100, Window: coalesceWindow, Disabled: coalescingDisabled})
+	c.subnets = batch.New(c.describeSubnets, batch.Options{Max: 200, Window: coalesceWindow, Disabled: coalescingDisabled})
+	c.groups = batch.New(c.describeSecurityGroups, batch.Options{Max: 200, Window: coalesceWindow, Disabled: coalescingDisabled})
 	return c
 }
 
@@ -223,6 +230,39 @@ func (c *Client) describeServices(ctx context.Context, cluster string, names []s
 		res[aws.ToString(s.ServiceArn)] = s
 	}
 	return res, nil
+}
+
+// describeSubnets maps each subnet that exists to its VPC. A filter rather
+// than SubnetIds: with the IDs, one unknown subnet fails the whole call.
+func (c *Client) describeSubnets(ctx context.Context, _ string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	p := ec2.NewDescribeSubnetsPaginator(c.ec2, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{{Name: aws.String("subnet-id"), Values: ids}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe subnets: %w", err)
+		}
+		for _, s := range page.Subnets {
+			out[aws.ToString(s.SubnetId)] = aws.ToString(s.VpcId)
+		}
+	}
+	return out, nil
+}
+
+// describeSecurityGroups maps each security group that exists to its VPC.
+func (c *Client) describeSecurityGroups(ctx context.Context, _ string, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	p := ec2.NewDescribeSecurityGroupsPaginator(c.ec2, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-id"), Values: ids}}})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe security groups: %w", err)
+		}
+		for _, g := range page.SecurityGroups {
+			out[aws.ToString(g.GroupId)] = aws.ToString(g.VpcId)
+		}
+	}
+	return out, nil
 }
 
 func (c *Client) describeClusters(ctx context.Context, _ string, names []string) (map[string]ecstypes.Cluster, error) {
@@ -355,13 +395,4 @@ func countCalls(stack *middleware.Stack) error {
 			Calls.add(awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx))
 			return next.HandleInitialize(ctx, in)
 		}), middleware.After)
-}
-
-// errorCode is the API error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }

@@ -56,7 +56,7 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil && (prior.Spec.Name != want.Name || prior.Spec.Cluster != want.Cluster) {
 		return nil, fmt.Errorf("service %s: name and cluster cannot change in place (from %s/%s to %s/%s); replace the service", want.Name, prior.Spec.Cluster, prior.Spec.Name, want.Cluster, want.Name)
 	}
-	problems, err := c.Check(ctx, CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets})
+	problems, err := c.Check(ctx, CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets, Subnets: want.Network.Subnets, SecurityGroups: want.Network.SecurityGroups})
 	if err != nil {
 		return nil, err
 	}
@@ -78,10 +78,24 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 				return nil, err
 			}
 		default:
-			return nil, fmt.Errorf("%w: %s in cluster %s is %s; import it (terraform import <address> %s/%s) or choose another name",
-				ErrServiceExists, want.Name, want.Cluster, status, want.Cluster, want.Name)
+			if !ownedBy(svc.Tags, want) {
+				return nil, fmt.Errorf("%w: %s in cluster %s is %s and was not created for environment %s (its %s tag says %q); import it (terraform import <address> %s/%s) or choose another name",
+					ErrServiceExists, want.Name, want.Cluster, status, want.Environment, TagEnvironment, tagValue(svc.Tags, TagEnvironment), want.Cluster, want.Name)
+			}
+			// Ours, from an apply that was stopped before it could save
+			// its state: carry on from what runs, as an update would.
+			if prior, err = c.Read(ctx, want); err != nil {
+				return nil, err
+			}
+			if prior == nil {
+				return nil, fmt.Errorf("service %s in cluster %s vanished while it was adopted; apply again", want.Name, want.Cluster)
+			}
+			progress(ctx, "adopted service left by an interrupted apply", "service", want.Name, "cluster", want.Cluster)
 		}
 	}
+	creating := prior == nil
+	var undo cleanup
+	defer func() { undo.run(ctx, c) }()
 	account, err := c.accountID(ctx)
 	if err != nil {
 		return nil, err
@@ -93,8 +107,19 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 		priorSpec = &ps
 	}
 
-	if err := c.ensureLogGroup(ctx, want, priorSpec, res); err != nil {
+	if creating {
+		// Until the service exists nothing in the state names what is made
+		// for it: a failed create removes it again.
+		// The roles are adopted only when tagged as this service's, so they
+		// are ours to remove; the log group only when this call made it.
+		undo.roles = []string{want.TaskRoleName(), want.ExecutionRoleName()}
+	}
+	createdGroup, err := c.ensureLogGroup(ctx, want, priorSpec, res)
+	if err != nil {
 		return nil, err
+	}
+	if creating && createdGroup {
+		undo.logGroup = want.EffectiveLogGroup()
 	}
 	scope := want.Scope(res)
 	if res.TaskRoleARN, err = c.ensureRole(ctx, want, want.TaskRoleName(), iamscope.TaskPolicy(scope), prior, priorSpec, res); err != nil {
@@ -119,24 +144,41 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 			tdARN = liveTD
 		}
 	}
+	if tdARN == "" && creating {
+		// A revision registered by an interrupted or failed create is
+		// reused rather than joined by another.
+		if tdARN, err = c.sameRevision(ctx, input); err != nil {
+			return nil, err
+		}
+	}
 	if tdARN == "" {
-		out, err := c.ecs.RegisterTaskDefinition(ctx, input)
+		out, err := c.registerTaskDefinition(ctx, input)
 		if err != nil {
 			return nil, fmt.Errorf("register task definition %s: %w", want.Family(), err)
 		}
 		tdARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
 		progress(ctx, "registered task definition revision", "service", want.Name, "task_definition", tdARN)
 	}
+	if creating {
+		undo.family = want.Family()
+	}
 
 	started := time.Now()
 	var svc *ecstypes.Service
-	if prior == nil {
+	if creating {
 		svc, err = c.createService(ctx, want, tdARN)
 	} else {
 		svc, err = c.updateService(ctx, want, *priorSpec, tdARN, tdARN != liveTD)
 	}
 	if err != nil {
 		return nil, err
+	}
+	undo = cleanup{}
+	if creating {
+		// Revisions of earlier failed attempts are no rollback target.
+		if err := c.deregisterRevisions(ctx, want.Family(), tdARN); err != nil {
+			return nil, err
+		}
 	}
 	d := &Deployed{
 		Spec: want, ServiceARN: aws.ToString(svc.ServiceArn), TaskDefinitionARN: tdARN,
@@ -177,8 +219,161 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	return d, nil
 }
 
+// ownedBy says whether tags mark a service as the one want describes.
+func ownedBy(tags []ecstypes.Tag, want Spec) bool {
+	return tagValue(tags, TagEnvironment) == want.Environment && tagValue(tags, TagService) == want.Name
+}
+
+func tagValue(tags []ecstypes.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// cleanup is what a create made before it failed; run removes it with a
+// context of its own, so a cancelled apply still cleans up.
+type cleanup struct {
+	logGroup string
+	roles    []string
+	family   string
+}
+
+func (u cleanup) run(ctx context.Context, c *Client) {
+	if u.logGroup == "" && len(u.roles) == 0 && u.family == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	var errs []error
+	if u.family != "" {
+		errs = append(errs, c.deregisterRevisions(ctx, u.family))
+	}
+	for _, r := range u.roles {
+		errs = append(errs, c.deleteRole(ctx, r))
+	}
+	if u.logGroup != "" {
+		errs = append(errs, c.deleteLogGroup(ctx, u.logGroup))
+	}
+	if err := errors.Join(errs...); err != nil {
+		progress(ctx, "could not remove what the failed create made; the next apply adopts it", "error", err.Error())
+		return
+	}
+	progress(ctx, "removed what the failed create made")
+}
+
+// sameRevision returns the newest ACTIVE revision of the input's family when
+// its content is the input's, or "".
+func (c *Client) sameRevision(ctx context.Context, input *ecs.RegisterTaskDefinitionInput) (string, error) {
+	arns, err := c.activeRevisions(ctx, aws.ToString(input.Family))
+	if err != nil || len(arns) == 0 {
+		return "", err
+	}
+	latest := arns[len(arns)-1]
+	have, err := c.taskDefinition(ctx, latest)
+	if err != nil {
+		if isNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	if SameTaskDefinition(input, have) {
+		return latest, nil
+	}
+	return "", nil
+}
+
+// registerTaskDefinition retries while the roles it names, created moments
+// before, are not yet visible to ECS.
+func (c *Client) registerTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, error) {
+	return RegisterTaskDefinition(ctx, c.ecs, in)
+}
+
+// RegisterTaskDefinition registers in, retrying (for up to
+// awsx.PropagationTimeout) while the roles it names are too new for ECS.
+func RegisterTaskDefinition(ctx context.Context, api *ecs.Client, in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, error) {
+	var out *ecs.RegisterTaskDefinitionOutput
+	err := awsx.Retry(ctx, "RegisterTaskDefinition "+aws.ToString(in.Family), awsx.PropagationTimeout, rolePropagating, func(ctx context.Context) error {
+		var err error
+		out, err = api.RegisterTaskDefinition(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// CreateService creates the service, retrying on what terraform-provider-aws
+// retries CreateService on (see createServiceRetryable).
+func CreateService(ctx context.Context, api *ecs.Client, in *ecs.CreateServiceInput) (*ecs.CreateServiceOutput, error) {
+	var out *ecs.CreateServiceOutput
+	err := awsx.Retry(ctx, "CreateService "+aws.ToString(in.ServiceName), awsx.PropagationTimeout, createServiceRetryable, func(ctx context.Context) error {
+		var err error
+		out, err = api.CreateService(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// CreateCluster creates the cluster, retrying while ECS's service-linked
+// role, made on the account's first cluster, is not yet usable.
+func CreateCluster(ctx context.Context, api *ecs.Client, in *ecs.CreateClusterInput) (*ecs.CreateClusterOutput, error) {
+	var out *ecs.CreateClusterOutput
+	err := awsx.Retry(ctx, "CreateCluster "+aws.ToString(in.ClusterName), awsx.PropagationTimeout, func(err error) string {
+		if strings.Contains(awsx.ErrorMessage(err), "Unable to assume the service linked role") {
+			return "service-linked role not yet usable"
+		}
+		return ""
+	}, func(ctx context.Context) error {
+		var err error
+		out, err = api.CreateCluster(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// rolePropagating names the errors ECS gives while a new IAM role has not
+// reached it: IAM is eventually consistent (IAM User Guide, "Changes that I
+// make are not always immediately visible").
+func rolePropagating(err error) string {
+	msg := awsx.ErrorMessage(err)
+	switch {
+	case strings.Contains(msg, "unable to assume the role"), strings.Contains(msg, "Role is not valid"):
+		return "new IAM role not yet visible to ECS"
+	case awsx.ErrorCode(err) == "AccessDeniedException" && strings.Contains(msg, "iam:PassRole"):
+		return "new IAM role not yet passable"
+	}
+	return ""
+}
+
+// createServiceRetryable names the errors terraform-provider-aws retries
+// CreateService on: a cluster or role made moments ago, and the service-
+// linked role ECS creates on first use.
+func createServiceRetryable(err error) string {
+	switch msg := awsx.ErrorMessage(err); {
+	case awsx.ErrorCode(err) == "ClusterNotFoundException":
+		return "new cluster not yet visible"
+	case strings.Contains(msg, "Unable to assume the service linked role"):
+		return "service-linked role not yet usable"
+	case strings.Contains(msg, "verify that the ECS service role being passed has the proper permissions"):
+		return "new IAM role not yet visible to ECS"
+	case strings.Contains(msg, "does not have an associated load balancer"):
+		return "new target group not yet attached to its listener"
+	}
+	return rolePropagating(err)
+}
+
 func (c *Client) createService(ctx context.Context, s Spec, tdARN string) (*ecstypes.Service, error) {
-	out, err := c.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+	out, err := CreateService(ctx, c.ecs, s.createServiceInput(tdARN))
+	if err != nil {
+		return nil, fmt.Errorf("create service %s in cluster %s: %w", s.Name, s.Cluster, err)
+	}
+	progress(ctx, "created service", "service", s.Name, "cluster", s.Cluster)
+	return out.Service, nil
+}
+
+func (s Spec) createServiceInput(tdARN string) *ecs.CreateServiceInput {
+	return &ecs.CreateServiceInput{
 		Cluster:                     aws.String(s.Cluster),
 		ServiceName:                 aws.String(s.Name),
 		TaskDefinition:              aws.String(tdARN),
@@ -193,12 +388,7 @@ func (c *Client) createService(ctx context.Context, s Spec, tdARN string) (*ecst
 		PropagateTags:               ecstypes.PropagateTagsService,
 		EnableECSManagedTags:        true,
 		Tags:                        ecsTags(s.managedTags()),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("create service %s in cluster %s: %w", s.Name, s.Cluster, err)
 	}
-	progress(ctx, "created service", "service", s.Name, "cluster", s.Cluster)
-	return out.Service, nil
 }
 
 func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool) (*ecstypes.Service, error) {
@@ -325,25 +515,27 @@ func serviceConnectEqual(a, b Spec) bool {
 	return true
 }
 
-func (c *Client) ensureLogGroup(ctx context.Context, want Spec, prior *Spec, res Resolved) error {
+// ensureLogGroup says whether it created the group.
+func (c *Client) ensureLogGroup(ctx context.Context, want Spec, prior *Spec, res Resolved) (created bool, err error) {
 	g := want.EffectiveLogGroup()
 	if prior != nil && sameLogGroup(want, *prior) {
-		return nil
+		return false, nil
 	}
 	if g != "" {
 		_, err := c.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(g), Tags: want.managedTags()})
 		var exists *logstypes.ResourceAlreadyExistsException
 		switch {
 		case err == nil:
+			created = true
 			progress(ctx, "created log group", "log_group", g)
 		case errors.As(err, &exists):
 			if prior != nil && !maps.Equal(prior.Tags, want.Tags) {
 				if err := c.syncLogGroupTags(ctx, fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s", res.Partition, res.Region, res.AccountID, g), want.managedTags(), prior.managedTags()); err != nil {
-					return err
+					return created, err
 				}
 			}
 		default:
-			return fmt.Errorf("create log group %s: %w", g, err)
+			return false, fmt.Errorf("create log group %s: %w", g, err)
 		}
 		if want.Logging.RetentionDays == 0 {
 			_, err = c.logs.DeleteRetentionPolicy(ctx, &cloudwatchlogs.DeleteRetentionPolicyInput{LogGroupName: aws.String(g)})
@@ -354,18 +546,18 @@ func (c *Client) ensureLogGroup(ctx context.Context, want Spec, prior *Spec, res
 			_, err = c.logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(g), RetentionInDays: aws.Int32(int32(want.Logging.RetentionDays))})
 		}
 		if err != nil {
-			return fmt.Errorf("set retention of log group %s: %w", g, err)
+			return created, fmt.Errorf("set retention of log group %s: %w", g, err)
 		}
 	}
 	if prior != nil {
 		if old := prior.EffectiveLogGroup(); old != "" && old != g {
 			// The old group was this service's own; keeping it would leak it.
 			if err := c.deleteLogGroup(ctx, old); err != nil {
-				return err
+				return created, err
 			}
 		}
 	}
-	return nil
+	return created, nil
 }
 
 func (c *Client) syncLogGroupTags(ctx context.Context, arn string, want, have map[string]string) error {
@@ -629,7 +821,7 @@ func isNotFound(err error) bool {
 	if err == nil {
 		return false
 	}
-	switch errorCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "ServiceNotFoundException", "ClusterNotFoundException", "NoSuchEntity", "ResourceNotFoundException",
 		"ParameterNotFound", "NamespaceNotFound":
 		return true
@@ -657,6 +849,7 @@ type ProgressFunc func(msg string, keyvals ...any)
 // WithProgress makes the package report progress (resources created,
 // deployment state while waiting) to f.
 func WithProgress(ctx context.Context, f ProgressFunc) context.Context {
+	ctx = awsx.WithLog(ctx, awsx.LogFunc(f))
 	return context.WithValue(ctx, progressKey{}, f)
 }
 

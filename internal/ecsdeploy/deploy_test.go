@@ -3,6 +3,7 @@ package ecsdeploy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -10,15 +11,21 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 	"github.com/pivotapp/platform/internal/ecsdeploy/ecsdeploytest"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
 func TestMain(m *testing.M) { acctest.Main(m) }
@@ -71,9 +78,10 @@ func TestDeploy_lifecycle(t *testing.T) {
 	if !strings.HasSuffix(d.TaskDefinitionARN, ":task-definition/staging-messenger:1") {
 		t.Fatalf("task definition = %s", d.TaskDefinitionARN)
 	}
-	// Creating it again is refused with the import command.
-	if _, err := c.Deploy(ctx, spec, nil); !errors.Is(err, ecsdeploy.ErrServiceExists) || !strings.Contains(err.Error(), "terraform import <address> staging/messenger") {
-		t.Fatalf("second create: %v", err)
+	// Creating it again, as an apply killed before it saved its state
+	// would, adopts what is there: no new revision, same roles.
+	if adopted, err := c.Deploy(ctx, spec, nil); err != nil || adopted.TaskDefinitionARN != d.TaskDefinitionARN || adopted.TaskRoleARN != d.TaskRoleARN {
+		t.Fatalf("second create: %+v, %v", adopted, err)
 	}
 
 	// Reading back reproduces the spec that was deployed.
@@ -210,4 +218,131 @@ func TestWaitForSteadyState_timesOut(t *testing.T) {
 	if !strings.Contains(err.Error(), "1 of 3 tasks running") {
 		t.Fatalf("error does not say what was seen: %v", err)
 	}
+}
+
+func TestDeploy_refusesAServiceNotOurs(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+	ctx := context.Background()
+	e := ecs.NewFromConfig(cfg)
+	td, err := e.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family:               aws.String("by-hand"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(512)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(env.Cluster), ServiceName: aws.String("messenger"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ecsdeploy.New(cfg).Deploy(ctx, testSpec(env), nil)
+	if !errors.Is(err, ecsdeploy.ErrServiceExists) || !strings.Contains(err.Error(), "terraform import <address> "+env.Cluster+"/messenger") {
+		t.Fatalf("create over a service made by hand: %v", err)
+	}
+	// Nothing was made for it.
+	if _, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("staging-messenger-task")}); err == nil {
+		t.Fatal("a role was created for a refused service")
+	}
+}
+
+// failCreateService makes every CreateService fail, as AWS does for a
+// subnet it does not know.
+func failCreateService(st *middleware.Stack) error {
+	return st.Initialize.Add(middleware.InitializeMiddlewareFunc("failCreateService",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if awsmiddleware.GetOperationName(ctx) == "CreateService" {
+				return middleware.InitializeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InvalidParameterException", Message: "Error retrieving subnet information for [subnet-0]: The subnet ID 'subnet-0' does not exist"}
+			}
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func TestDeploy_failedCreateLeavesNothing(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+	ctx := context.Background()
+	broken := cfg.Copy()
+	broken.APIOptions = append(broken.APIOptions, failCreateService)
+	c := ecsdeploy.New(broken)
+	for range 2 {
+		if _, err := c.Deploy(ctx, testSpec(env), nil); err == nil || !strings.Contains(err.Error(), "subnet-0") {
+			t.Fatalf("create with a broken CreateService: %v", err)
+		}
+	}
+	e := ecs.NewFromConfig(cfg)
+	tds, err := e.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("staging-messenger"), Status: ecstypes.TaskDefinitionStatusActive})
+	if err != nil || len(tds.TaskDefinitionArns) != 0 {
+		t.Fatalf("active revisions left: %v, %v", tds, err)
+	}
+	for _, r := range []string{"staging-messenger-task", "staging-messenger-exec"} {
+		if _, err := iam.NewFromConfig(cfg).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(r)}); err == nil {
+			t.Fatalf("role %s left behind", r)
+		}
+	}
+	groups, err := cloudwatchlogs.NewFromConfig(cfg).DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/pivot/staging/messenger")})
+	if err != nil || len(groups.LogGroups) != 0 {
+		t.Fatalf("log groups left: %v, %v", groups, err)
+	}
+	// The same create with CreateService working succeeds, with revision 3
+	// the only ACTIVE one (the failed attempts' were deregistered).
+	d, err := ecsdeploy.New(cfg).Deploy(ctx, testSpec(env), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tds, _ = e.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("staging-messenger"), Status: ecstypes.TaskDefinitionStatusActive})
+	if len(tds.TaskDefinitionArns) != 1 || tds.TaskDefinitionArns[0] != d.TaskDefinitionARN {
+		t.Fatalf("active revisions %v, service runs %s", tds.TaskDefinitionArns, d.TaskDefinitionARN)
+	}
+}
+
+// Through AWS's eventual consistency and throttling (the local stack's fault
+// mode): new roles unusable for 3 s, a new cluster unknown for 10 s, 30% of
+// calls throttled, 5% failing with a server error. The create converges.
+func TestDeploy_survivesEventualConsistencyAndThrottling(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	f, err := faults.Start(a.Endpoint, faults.Config{ThrottleShare: 0.3, ServerErrorShare: 0.05, RoleDelay: 3 * time.Second, ClusterDelay: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	env := ecsdeploytest.NewEnv(t, a.Config(t), "staging")
+	ecsdeploytest.PutSecret(t, a.Config(t), "/staging/messenger/JWT_KEY", "s3cret")
+	a.Endpoint = f.URL
+	cfg := a.Config(t)
+	cfg.Retryer = awsx.Retryer(0)
+	ctx := context.Background()
+	before := awsx.Retries.Snapshot()
+	// The service goes into a cluster made a moment before.
+	spec := testSpec(env)
+	spec.Cluster = "staging-new"
+	if _, err := ecs.NewFromConfig(cfg).CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(spec.Cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	c := ecsdeploy.New(cfg)
+	c.PollInterval = 100 * time.Millisecond
+	if _, err := c.Deploy(ctx, spec, nil); err != nil {
+		t.Fatalf("deploy under faults: %v (injected %v)", err, f.Counts())
+	}
+	got := f.Counts()
+	if got["role not yet visible"] == 0 || got["cluster not yet visible"] == 0 || got["throttled"] == 0 {
+		t.Fatalf("the faults did not all happen: %v", got)
+	}
+	after := awsx.Retries.Snapshot()
+	var retried []string
+	for k, v := range after {
+		if n := v - before[k]; n > 0 {
+			retried = append(retried, fmt.Sprintf("%s=%d", k, n))
+		}
+	}
+	t.Logf("injected %v; retried %v", got, retried)
 }

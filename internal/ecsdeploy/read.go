@@ -3,6 +3,7 @@ package ecsdeploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/pivotapp/platform/internal/batch"
 	"github.com/pivotapp/platform/internal/iamscope"
 )
 
@@ -224,6 +226,8 @@ type CheckRequest struct {
 	Secrets     []string
 	// PlatformSecrets are checked under /<environment>/_platform/.
 	PlatformSecrets []string
+	// Subnets and SecurityGroups must exist, in one VPC.
+	Subnets, SecurityGroups []string
 }
 
 // Check verifies that what the service depends on exists: its cluster
@@ -255,8 +259,11 @@ func (c *Client) Check(ctx context.Context, r CheckRequest) ([]FieldError, error
 	if len(r.Secrets)+len(r.PlatformSecrets) > 0 && r.Environment != "" && r.Name != "" {
 		wg.Go(func() { report(c.checkSecrets(ctx, r)) })
 	}
+	if len(r.Subnets)+len(r.SecurityGroups) > 0 {
+		wg.Go(func() { report(c.checkNetwork(ctx, r)) })
+	}
 	wg.Wait()
-	order := map[string]int{"cluster": 0, "service_connect_namespace": 1, "secrets": 2, "platform_secrets": 3}
+	order := map[string]int{"cluster": 0, "service_connect_namespace": 1, "secrets": 2, "platform_secrets": 3, "network.subnets": 4, "network.security_groups": 5}
 	slices.SortStableFunc(problems, func(a, b FieldError) int { return order[a.Field] - order[b.Field] })
 	return problems, firstErr
 }
@@ -280,6 +287,43 @@ func (c *Client) checkCluster(ctx context.Context, r CheckRequest) ([]FieldError
 	}
 	c.seen("cluster", r.Cluster)
 	return nil, nil
+}
+
+// checkNetwork finds the subnets and security groups, which CreateService
+// would otherwise refuse only after the roles, log group and revision were
+// made. They must all be in one VPC, as awsvpc networking requires.
+func (c *Client) checkNetwork(ctx context.Context, r CheckRequest) ([]FieldError, error) {
+	var problems []FieldError
+	vpcs := map[string][]string{}
+	for _, kind := range []struct {
+		field, what string
+		ids         []string
+		b           *batch.Batcher[string, string]
+	}{{"network.subnets", "Subnet", r.Subnets, c.subnets}, {"network.security_groups", "Security Group", r.SecurityGroups, c.groups}} {
+		for _, id := range kind.ids {
+			vpc, found, err := kind.b.Get(ctx, "", id)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				problems = append(problems, FieldError{Field: kind.field, Summary: kind.what + " Not Found", Detail: fmt.Sprintf(
+					"%s %s does not exist in %s, so service %s of environment %s cannot be placed. Use an ID from `aws ec2 describe-%ss` or fix %s.",
+					strings.ToLower(kind.what), id, c.region, r.Name, r.Environment, strings.ReplaceAll(strings.ToLower(kind.what), " ", "-"), kind.field)})
+				continue
+			}
+			vpcs[vpc] = append(vpcs[vpc], id)
+		}
+	}
+	if len(vpcs) > 1 {
+		var parts []string
+		for _, v := range slices.Sorted(maps.Keys(vpcs)) {
+			parts = append(parts, v+": "+strings.Join(vpcs[v], ", "))
+		}
+		problems = append(problems, FieldError{Field: "network.subnets", Summary: "Network Spans VPCs", Detail: fmt.Sprintf(
+			"The subnets and security groups of service %s are in %d VPCs (%s); a task's network is in one VPC. Use subnets and security groups of one VPC.",
+			r.Name, len(vpcs), strings.Join(parts, "; "))})
+	}
+	return problems, nil
 }
 
 func (c *Client) checkNamespace(ctx context.Context, r CheckRequest) ([]FieldError, error) {

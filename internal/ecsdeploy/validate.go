@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // FieldError is a problem with one field of a Spec. Field is a dotted path
@@ -241,6 +243,15 @@ func (s Spec) Validate() []FieldError {
 		if strings.HasPrefix(k, "pivot:") || strings.HasPrefix(strings.ToLower(k), "aws:") {
 			add("tags", "Reserved Tag Key", "Tag key %q is reserved (pivot: is set by the provider, aws: by AWS); choose another key.", k)
 		}
+	}
+	if s.Bucket != "" {
+		if err := awsx.ValidateBucketName(s.Bucket); err != nil {
+			add("s3_bucket", "Invalid Bucket Name", "%s.", err)
+		}
+	}
+	// pivot:environment and pivot:service are added to every object.
+	for _, err := range awsx.ValidateTags(s.Tags, 2) {
+		add("tags", "Invalid Tags", "%s.", err)
 	}
 	return errs
 }

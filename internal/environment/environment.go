@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 	"github.com/pivotapp/platform/internal/ingress"
 )
@@ -717,7 +718,7 @@ func (m *Manager) ensureCluster(ctx context.Context, spec Spec, nsARN string) (s
 		return "", fmt.Errorf("describe cluster %s: %w", name, err)
 	}
 	if len(out.Clusters) == 0 || aws.ToString(out.Clusters[0].Status) != "ACTIVE" {
-		created, err := m.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{
+		created, err := ecsdeploy.CreateCluster(ctx, m.ecs, &ecs.CreateClusterInput{
 			ClusterName: aws.String(name), Settings: settings, ServiceConnectDefaults: defaults, Tags: ecsTags(spec.Name),
 		})
 		if err != nil {
@@ -794,7 +795,7 @@ func (m *Manager) ensureExecutionRole(ctx context.Context, env, account string) 
 	var arn string
 	got, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	switch {
-	case apiCode(err) == "NoSuchEntity":
+	case awsx.ErrorCode(err) == "NoSuchEntity":
 		out, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(ecsTrustPolicy),
 			Description: aws.String("Execution role of Pivot environment " + env + "'s platform tasks (collector, NATS)"),
@@ -820,7 +821,7 @@ func (m *Manager) ensureExecutionRole(ctx context.Context, env, account string) 
 func (m *Manager) readExecutionRole(ctx context.Context, st *State) error {
 	name := NamesOf(st.Spec.Name).ExecutionRole()
 	got, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if apiCode(err) == "NoSuchEntity" {
+	if awsx.ErrorCode(err) == "NoSuchEntity" {
 		return nil
 	}
 	if err != nil {
@@ -828,7 +829,7 @@ func (m *Manager) readExecutionRole(ctx context.Context, st *State) error {
 	}
 	st.ExecutionRoleARN = aws.ToString(got.Role.Arn)
 	pol, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(executionPolicyName)})
-	if apiCode(err) == "NoSuchEntity" {
+	if awsx.ErrorCode(err) == "NoSuchEntity" {
 		return nil
 	}
 	if err != nil {
@@ -848,10 +849,10 @@ func (m *Manager) readExecutionRole(ctx context.Context, st *State) error {
 func (m *Manager) deleteExecutionRole(ctx context.Context, env string) error {
 	name := NamesOf(env).ExecutionRole()
 	_, err := m.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(executionPolicyName)})
-	if err != nil && apiCode(err) != "NoSuchEntity" {
+	if err != nil && awsx.ErrorCode(err) != "NoSuchEntity" {
 		return fmt.Errorf("delete policy of role %s: %w", name, err)
 	}
-	if _, err := m.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil && apiCode(err) != "NoSuchEntity" {
+	if _, err := m.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil && awsx.ErrorCode(err) != "NoSuchEntity" {
 		return fmt.Errorf("delete role %s: %w", name, err)
 	}
 	return nil

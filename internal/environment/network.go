@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // placement is where the environment's tasks (and load balancer) run.
@@ -120,6 +121,11 @@ func (m *Manager) ensureSecurityGroup(ctx context.Context, vpc, name, env, desc 
 			{Key: aws.String("pivot:managed-by"), Value: aws.String("terraform-provider-pivot")},
 		}}},
 	})
+	if awsx.ErrorCode(err) == "InvalidGroup.Duplicate" {
+		// A create whose answer was lost and that the SDK sent again, or a
+		// concurrent apply: the group is there now.
+		return m.findSecurityGroup(ctx, vpc, name)
+	}
 	if err != nil {
 		return "", fmt.Errorf("create security group %s: %w", name, err)
 	}
@@ -146,7 +152,7 @@ func (m *Manager) findSecurityGroup(ctx context.Context, vpc, name string) (stri
 
 func (m *Manager) authorize(ctx context.Context, group string, perm ec2types.IpPermission) error {
 	_, err := m.ec2.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(group), IpPermissions: []ec2types.IpPermission{perm}})
-	if err != nil && apiCode(err) != "InvalidPermission.Duplicate" {
+	if err != nil && awsx.ErrorCode(err) != "InvalidPermission.Duplicate" {
 		return fmt.Errorf("allow ingress on %s: %w", group, err)
 	}
 	return nil
@@ -167,7 +173,7 @@ func (m *Manager) deleteSecurityGroup(ctx context.Context, name string) error {
 	interval := m.poll()
 	for {
 		_, err := m.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)})
-		switch code := apiCode(err); {
+		switch code := awsx.ErrorCode(err); {
 		case err == nil || code == "InvalidGroup.NotFound":
 			return nil
 		case code != "DependencyViolation" || time.Now().After(deadline):
@@ -187,18 +193,10 @@ func (m *Manager) revokeIngressFrom(ctx context.Context, group, source string) e
 		GroupId:       aws.String(group),
 		IpPermissions: []ec2types.IpPermission{{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(source)}}}},
 	})
-	if err != nil && apiCode(err) != "InvalidPermission.NotFound" && apiCode(err) != "InvalidGroup.NotFound" {
+	if err != nil && awsx.ErrorCode(err) != "InvalidPermission.NotFound" && awsx.ErrorCode(err) != "InvalidGroup.NotFound" {
 		return fmt.Errorf("revoke ingress from %s on %s: %w", source, group, err)
 	}
 	return nil
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // Parameter is one platform parameter as it is.
@@ -133,7 +135,15 @@ func (m *Manager) applyParams(ctx context.Context, spec Spec) (map[string]Parame
 				{Key: aws.String("pivot:managed-by"), Value: aws.String("terraform-provider-pivot")},
 			}
 		}
-		if _, err := m.ssm.PutParameter(ctx, in); err != nil {
+		_, err := m.ssm.PutParameter(ctx, in)
+		if awsx.ErrorCode(err) == "ParameterAlreadyExists" {
+			// Written since the read: an earlier attempt whose answer was
+			// lost (the SDK sent it again) or an interrupted apply. Its tags
+			// came with it; SSM refuses tags on an overwrite.
+			in.Overwrite, in.Tags = aws.Bool(true), nil
+			_, err = m.ssm.PutParameter(ctx, in)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("write parameter %s: %w", full, err)
 		}
 	}

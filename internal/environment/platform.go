@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 )
 
@@ -274,7 +275,7 @@ func (m *Manager) applyPlatformService(ctx context.Context, env Spec, want platf
 	}
 
 	if have == nil {
-		_, err := m.ecs.CreateService(ctx, &ecs.CreateServiceInput{
+		_, err := ecsdeploy.CreateService(ctx, m.ecs, &ecs.CreateServiceInput{
 			Cluster:                     aws.String(names.Cluster()),
 			ServiceName:                 aws.String(want.Name),
 			TaskDefinition:              aws.String(tdARN),
@@ -392,7 +393,7 @@ func (m *Manager) registerTaskDefinition(ctx context.Context, env Spec, s platfo
 		}
 		c.PortMappings = append(c.PortMappings, pm)
 	}
-	out, err := m.ecs.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+	out, err := ecsdeploy.RegisterTaskDefinition(ctx, m.ecs, &ecs.RegisterTaskDefinitionInput{
 		Family:                  aws.String(names.TaskFamily(s.Name)),
 		NetworkMode:             ecstypes.NetworkModeAwsvpc,
 		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
@@ -481,7 +482,7 @@ func ecsTags(env string) []ecstypes.Tag {
 }
 
 func isECSNotFound(err error) bool {
-	switch apiCode(err) {
+	switch awsx.ErrorCode(err) {
 	case "ServiceNotFoundException", "ServiceNotActiveException", "ClusterNotFoundException":
 		return true
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // Defaults of an endpoint.
@@ -263,20 +265,7 @@ func (c *Client) ensureRule(ctx context.Context, spec EndpointSpec, tgARN, ruleA
 	cond := []elbtypes.RuleCondition{{Field: aws.String("host-header"), HostHeaderConfig: &elbtypes.HostHeaderConditionConfig{Values: []string{spec.Hostname}}}}
 	act := []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN)}}
 	if rule == nil {
-		prio := spec.Priority
-		if prio == 0 {
-			if prio, err = freePriority(rules); err != nil {
-				return "", 0, err
-			}
-		}
-		out, err := c.ELB.CreateRule(ctx, &elb.CreateRuleInput{
-			ListenerArn: aws.String(spec.ListenerARN), Priority: aws.Int32(int32(prio)), Conditions: cond, Actions: act,
-			Tags: elbTags(spec.withHostTag()),
-		})
-		if err != nil {
-			return "", 0, fmt.Errorf("create listener rule for %s: %w", spec.Hostname, err)
-		}
-		return aws.ToString(out.Rules[0].RuleArn), prio, nil
+		return c.createRule(ctx, spec, rules, cond, act)
 	}
 	arn := aws.ToString(rule.RuleArn)
 	if ruleHost(*rule) != spec.Hostname || ruleTarget(*rule) != tgARN {
@@ -293,6 +282,44 @@ func (c *Client) ensureRule(ctx context.Context, spec EndpointSpec, tgARN, ruleA
 		prio = spec.Priority
 	}
 	return arn, prio, nil
+}
+
+// createRule takes the lowest free priority from one read of the rules;
+// endpoints created at the same time read the same rules, so all but one
+// get PriorityInUse. Each then reads again and takes the next free one,
+// unless the rule it wanted was made meanwhile (an earlier attempt whose
+// answer was lost).
+func (c *Client) createRule(ctx context.Context, spec EndpointSpec, rules []elbtypes.Rule, cond []elbtypes.RuleCondition, act []elbtypes.Action) (string, int, error) {
+	const attempts = 20
+	for attempt := 1; ; attempt++ {
+		prio := spec.Priority
+		if prio == 0 {
+			var err error
+			if prio, err = freePriority(rules); err != nil {
+				return "", 0, err
+			}
+		}
+		out, err := c.ELB.CreateRule(ctx, &elb.CreateRuleInput{
+			ListenerArn: aws.String(spec.ListenerARN), Priority: aws.Int32(int32(prio)), Conditions: cond, Actions: act,
+			Tags: elbTags(spec.withHostTag()),
+		})
+		if err == nil {
+			return aws.ToString(out.Rules[0].RuleArn), prio, nil
+		}
+		if awsx.ErrorCode(err) != "PriorityInUse" || spec.Priority != 0 || attempt == attempts {
+			return "", 0, fmt.Errorf("create listener rule for %s: %w", spec.Hostname, err)
+		}
+		awsx.Retries.Add("listener rule priority taken")
+		if rules, err = c.rules(ctx, spec.ListenerARN); err != nil {
+			return "", 0, err
+		}
+		for _, r := range rules {
+			if ruleHost(r) == spec.Hostname && ruleTarget(r) == aws.ToString(act[0].TargetGroupArn) {
+				p, _ := strconv.Atoi(aws.ToString(r.Priority))
+				return aws.ToString(r.RuleArn), p, nil
+			}
+		}
+	}
 }
 
 func (c *Client) ensureRecord(ctx context.Context, zoneID string, want Record, id string) (Record, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +13,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/cfdns"
 	"github.com/pivotapp/platform/internal/ingress"
 	"github.com/pivotapp/platform/internal/localstack"
@@ -183,4 +185,35 @@ func TestHostnames(t *testing.T) {
 	if n := ingress.TargetGroupName("staging", "friend"); n != "staging-friend" {
 		t.Errorf("short name %q", n)
 	}
+}
+
+// Endpoints created at once read the same free priority; all but one get
+// PriorityInUse from the listener, read again and take the next one.
+func TestEndpointsCreatedAtOnceGetDistinctPriorities(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	services := []string{"friend", "messenger", "notifier", "admin", "search", "billing"}
+	got := make([]ingress.Endpoint, len(services))
+	errs := make([]error, len(services))
+	var wg sync.WaitGroup
+	for i, svc := range services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = f.c.ApplyEndpoint(ctx, f.spec(svc, svc+".staging.pivot.app"), nil)
+		}()
+	}
+	wg.Wait()
+	seen := map[int]string{}
+	for i, ep := range got {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", services[i], errs[i])
+		}
+		if other, ok := seen[ep.Priority]; ok {
+			t.Fatalf("%s and %s share priority %d", other, services[i], ep.Priority)
+		}
+		seen[ep.Priority] = services[i]
+	}
+	t.Logf("retries: %s", awsx.Retries)
 }

@@ -115,7 +115,8 @@ func (c *Client) StreamInfo(ctx context.Context, name string) (StreamConfig, Str
 	return streamFromAPI(info.Config), st, nil
 }
 
-// CreateStream creates a stream; ErrExists when one of that name exists.
+// CreateStream creates a stream, or adopts one of that name it created
+// before; ErrExists when one of that name exists that it did not create.
 func (c *Client) CreateStream(ctx context.Context, cfg StreamConfig) (StreamConfig, error) {
 	if err := cfg.Validate(); err != nil {
 		return StreamConfig{}, fmt.Errorf("create stream %s: %w", cfg.Name, err)
@@ -132,7 +133,15 @@ func (c *Client) CreateStream(ctx context.Context, cfg StreamConfig) (StreamConf
 		return StreamConfig{}, fmt.Errorf("create stream %s: %w", cfg.Name, err)
 	}
 	if known {
-		return StreamConfig{}, fmt.Errorf("create stream %s: %w", cfg.Name, ErrExists)
+		s, err := c.mgr.LoadStream(cfg.Name)
+		if err != nil {
+			return StreamConfig{}, fmt.Errorf("create stream %s: %w", cfg.Name, err)
+		}
+		if s.Metadata()[ManagedMetadataKey] != ManagedMetadataValue {
+			return StreamConfig{}, fmt.Errorf("create stream %s: %w", cfg.Name, ErrExists)
+		}
+		// Ours, from a create whose apply stopped before saving it.
+		return c.UpdateStream(ctx, cfg)
 	}
 	s, err := c.mgr.NewStreamFromDefault(cfg.Name, a)
 	if err != nil {
@@ -219,8 +228,9 @@ func (c *Client) ConsumerInfo(ctx context.Context, stream, name string) (Consume
 	return consumerFromAPI(stream, info.Config), st, nil
 }
 
-// CreateConsumer creates a durable consumer; ErrExists when one of that
-// name exists, ErrNotFound when the stream does not.
+// CreateConsumer creates a durable consumer, or adopts one of that name it
+// created before; ErrExists when one exists that it did not create,
+// ErrNotFound when the stream does not.
 func (c *Client) CreateConsumer(ctx context.Context, cfg ConsumerConfig) (ConsumerConfig, error) {
 	if err := ctx.Err(); err != nil {
 		return ConsumerConfig{}, err
@@ -230,7 +240,15 @@ func (c *Client) CreateConsumer(ctx context.Context, cfg ConsumerConfig) (Consum
 		return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, err)
 	}
 	if known {
-		return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, ErrExists)
+		cons, err := c.mgr.LoadConsumer(cfg.Stream, cfg.Durable)
+		if err != nil {
+			return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, err)
+		}
+		if cons.Configuration().Metadata[ManagedMetadataKey] != ManagedMetadataValue {
+			return ConsumerConfig{}, fmt.Errorf("create consumer %s/%s: %w", cfg.Stream, cfg.Durable, ErrExists)
+		}
+		// Ours, from a create whose apply stopped before saving it.
+		return c.putConsumer(ctx, "update", cfg)
 	}
 	return c.putConsumer(ctx, "create", cfg)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jsm.go"
 	"github.com/nats-io/nats.go"
 
 	"github.com/pivotapp/platform/internal/localstack"
@@ -56,8 +57,19 @@ func TestClientStreamLifecycle(t *testing.T) {
 	if got.DuplicateWindow != DefaultDuplicateWindow {
 		t.Fatalf("duplicate window = %s, want the server default", got.DuplicateWindow)
 	}
-	if _, err := c.CreateStream(ctx, cfg); !errors.Is(err, ErrExists) {
-		t.Fatalf("second create: %v, want ErrExists", err)
+	// A second create, as after an apply killed before it saved its state,
+	// adopts the stream this package made.
+	if again, err := c.CreateStream(ctx, cfg); err != nil || !reflect.DeepEqual(again, got) {
+		t.Fatalf("second create: %+v, %v", again, err)
+	}
+	// One made by someone else is refused.
+	if _, err := c.mgr.NewStream("BYHAND", jsm.Subjects("byhand.>"), jsm.MemoryStorage()); err != nil {
+		t.Fatal(err)
+	}
+	other := validStream()
+	other.Name, other.Subjects = "BYHAND", []string{"byhand.>"}
+	if _, err := c.CreateStream(ctx, other); !errors.Is(err, ErrExists) {
+		t.Fatalf("create over a stream made by hand: %v, want ErrExists", err)
 	}
 
 	cfg.MaxMsgs = 1000
@@ -80,6 +92,18 @@ func TestClientStreamLifecycle(t *testing.T) {
 	}
 	if !gotc.PauseUntil.Equal(cc.PauseUntil) || gotc.MaxAckPending != 50 {
 		t.Fatalf("consumer read back as %+v", gotc)
+	}
+	// Created again after an interrupted apply: adopted, not refused.
+	if again, err := c.CreateConsumer(ctx, cc); err != nil || again.MaxAckPending != 50 || len(again.Metadata) != 0 {
+		t.Fatalf("second create of the consumer: %+v, %v", again, err)
+	}
+	if _, err := c.mgr.NewConsumer("ORDERS", jsm.DurableName("byhand"), jsm.FilterStreamBySubject("orders.created")); err != nil {
+		t.Fatal(err)
+	}
+	byHand := validConsumer()
+	byHand.Durable, byHand.FilterSubject = "byhand", "orders.created"
+	if _, err := c.CreateConsumer(ctx, byHand); !errors.Is(err, ErrExists) {
+		t.Fatalf("create over a consumer made by hand: %v, want ErrExists", err)
 	}
 	cc.Description = "updated"
 	cc.PauseUntil = time.Time{}

@@ -16,6 +16,14 @@ import (
 // on the server, so an imported stream knows its owner.
 const OwnerMetadataKey = "pivot.owner"
 
+// ManagedMetadataKey marks a stream or consumer this package created, so a create
+// interrupted before Terraform saved its state is adopted by the next one
+// rather than refused. Its value is ManagedMetadataValue.
+const (
+	ManagedMetadataKey   = "pivot.managed-by"
+	ManagedMetadataValue = "terraform-provider-pivot"
+)
+
 // Unlimited is the value JetStream uses for "no limit" on counts and sizes.
 const Unlimited = -1
 
@@ -309,15 +317,14 @@ func (c StreamConfig) toAPI() (api.StreamConfig, error) {
 	if r := c.Republish; r != nil {
 		out.RePublish = &api.RePublish{Source: r.Source, Destination: r.Destination, HeadersOnly: r.HeadersOnly}
 	}
-	if len(c.Metadata) > 0 || c.Owner != "" {
-		out.Metadata = maps.Clone(c.Metadata)
-		if out.Metadata == nil {
-			out.Metadata = map[string]string{}
-		}
-		if c.Owner != "" {
-			out.Metadata[OwnerMetadataKey] = c.Owner
-		}
+	out.Metadata = maps.Clone(c.Metadata)
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
 	}
+	if c.Owner != "" {
+		out.Metadata[OwnerMetadataKey] = c.Owner
+	}
+	out.Metadata[ManagedMetadataKey] = ManagedMetadataValue
 	return out, nil
 }
 
@@ -401,6 +408,7 @@ func streamFromAPI(a api.StreamConfig) StreamConfig {
 		c.Owner = owner
 		delete(md, OwnerMetadataKey)
 	}
+	delete(md, ManagedMetadataKey)
 	if len(md) > 0 {
 		c.Metadata = md
 	}
@@ -422,6 +430,16 @@ func sourceFromAPI(a *api.StreamSource) Source {
 		s.Consumer = &SourceConsumer{Name: cs.Name, DeliverSubject: cs.DeliverSubject}
 	}
 	return s
+}
+
+// managedMetadata is md with this package's mark added.
+func managedMetadata(md map[string]string) map[string]string {
+	out := maps.Clone(md)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[ManagedMetadataKey] = ManagedMetadataValue
+	return out
 }
 
 func (c ConsumerConfig) toAPI() (api.ConsumerConfig, error) {
@@ -449,7 +467,7 @@ func (c ConsumerConfig) toAPI() (api.ConsumerConfig, error) {
 		InactiveThreshold:  c.InactiveThreshold,
 		Replicas:           c.Replicas,
 		MemoryStorage:      c.MemoryStorage,
-		Metadata:           maps.Clone(c.Metadata),
+		Metadata:           managedMetadata(c.Metadata),
 		PriorityGroups:     c.PriorityGroups,
 		PinnedTTL:          c.PriorityTimeout,
 	}
@@ -523,7 +541,9 @@ func consumerFromAPI(stream string, a api.ConsumerConfig) ConsumerConfig {
 	if f := strings.TrimSuffix(a.SampleFrequency, "%"); f != "" {
 		c.SampleFrequency, _ = strconv.Atoi(f)
 	}
-	if md := jsm.FilterServerMetadata(a.Metadata); len(md) > 0 {
+	md := jsm.FilterServerMetadata(a.Metadata)
+	delete(md, ManagedMetadataKey)
+	if len(md) > 0 {
 		c.Metadata = md
 	}
 	return c

@@ -147,6 +147,9 @@ func ValidateMetadataKey(k string, stream bool) error {
 	if stream && k == OwnerMetadataKey {
 		return fmt.Errorf("key %q is reserved: set owner instead", k)
 	}
+	if k == ManagedMetadataKey {
+		return fmt.Errorf("key %q is reserved: the provider marks the streams and consumers it creates with it", k)
+	}
 	return nil
 }
 

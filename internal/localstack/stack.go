@@ -15,6 +15,7 @@ import (
 
 	"github.com/pivotapp/platform/internal/cfemu"
 	"github.com/pivotapp/platform/internal/localstack/ecsrt"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
 // Local stand-in defaults. Moto accepts any credentials; its default
@@ -45,7 +46,10 @@ type Options struct {
 	// SourceDir is the repository the local ECS runtime builds the service
 	// binaries from; empty runs no ECS runtime (moto alone answers ECS).
 	SourceDir string
-	Logf      func(format string, a ...any) // progress; nil is quiet
+	// Faults, when set, puts a fault-injecting endpoint in front of AWS:
+	// throttling, server errors and eventual consistency, as AWS has them.
+	Faults *faults.Config
+	Logf   func(format string, a ...any) // progress; nil is quiet
 }
 
 // Stack is a running local platform stack.
@@ -56,7 +60,9 @@ type Stack struct {
 	// use (the runtime's proxy in front of moto, or moto itself).
 	ECS   *ecsrt.Runtime
 	Proxy *ecsrt.Proxy
-	NATS  *NATS
+	// Faults stands in front of AWS when Options.Faults is set.
+	Faults *faults.Server
+	NATS   *NATS
 	// NATSProd is production's NATS system: staging and production never
 	// share one, so the demo's two environments do not either.
 	NATSProd *NATS
@@ -103,6 +109,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			return nil, fmt.Errorf("start ECS proxy: %w", err)
 		}
 	}
+	if opts.Faults != nil {
+		upstream := s.Moto.Endpoint
+		if s.Proxy != nil {
+			upstream = s.Proxy.URL
+		}
+		logf("starting the fault injector in front of AWS: %+v", *opts.Faults)
+		if s.Faults, err = faults.Start(upstream, *opts.Faults); err != nil {
+			return nil, fmt.Errorf("start fault injector: %w", err)
+		}
+	}
 	logf("starting nats-server (JetStream)")
 	// Each NATS system requires the platform user's password, as a real
 	// one does: services get it as a secret, never as plain env.
@@ -142,6 +158,9 @@ func (s *Stack) Stop() {
 	if s.Cloudflare != nil {
 		_ = s.Cloudflare.Close()
 	}
+	if s.Faults != nil {
+		_ = s.Faults.Close()
+	}
 	if s.Proxy != nil {
 		_ = s.Proxy.Close()
 	}
@@ -158,6 +177,8 @@ func (s *Stack) Stop() {
 type Endpoints struct {
 	AWS  string `json:"aws"`
 	Moto string `json:"moto,omitempty"` // moto itself, behind AWS
+	// ECS is the local ECS runtime's proxy, when the stack runs one.
+	ECS string `json:"ecs,omitempty"`
 
 	NATS             string            `json:"nats"`
 	NATSProd         string            `json:"nats_prod"`
@@ -172,7 +193,10 @@ type Endpoints struct {
 func (s *Stack) Endpoints() Endpoints {
 	e := Endpoints{AWS: s.Moto.Endpoint, Moto: s.Moto.Endpoint, NATS: s.NATS.URL, NATSProd: s.NATSProd.URL, NATSPassword: s.NATSPassword, NATSProdPassword: s.NATSProdPassword, CloudflareURL: s.Cloudflare.URL, Zones: s.Zones}
 	if s.Proxy != nil {
-		e.AWS = s.Proxy.URL
+		e.AWS, e.ECS = s.Proxy.URL, s.Proxy.URL
+	}
+	if s.Faults != nil {
+		e.AWS = s.Faults.URL
 	}
 	if s.Postgres != nil {
 		e.PostgresAdminURL = s.Postgres.MasterURL("postgres")
@@ -181,7 +205,7 @@ func (s *Stack) Endpoints() Endpoints {
 }
 
 // ECSRuntime reports whether a runtime's proxy stands in front of moto.
-func (e Endpoints) ECSRuntime() bool { return e.Moto != "" && e.AWS != e.Moto }
+func (e Endpoints) ECSRuntime() bool { return e.ECS != "" }
 
 // Env returns the variables the provider, Terraform, the AWS CLI and the
 // services read, in a stable order.

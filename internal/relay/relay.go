@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,10 +47,19 @@ type Payload struct {
 
 // Notification is one entry of a payload.
 type Notification struct {
-	Message   string `json:"message"`
-	Trigger   string `json:"trigger"`
-	RunStatus string `json:"run_status"`
+	Message      string     `json:"message"`
+	Trigger      string     `json:"trigger"`
+	RunStatus    string     `json:"run_status"`
+	RunUpdatedAt *time.Time `json:"run_updated_at"`
 }
+
+// DefaultMaxAge is how old a notification may be (its run_updated_at)
+// before the relay refuses it as a replay; it also bounds how long a
+// dispatched run is remembered.
+const DefaultMaxAge = 10 * time.Minute
+
+// clockSkew is how far in the future a notification's time may be.
+const clockSkew = time.Minute
 
 // Dispatcher sends a repository_dispatch event.
 type Dispatcher interface {
@@ -57,11 +67,23 @@ type Dispatcher interface {
 }
 
 // Handler is the relay's HTTP handler.
+//
+// A signed notification can be captured and sent again; the relay refuses
+// replays in two ways: a notification whose run_updated_at is older than
+// MaxAge (or more than a minute ahead) is refused, and a run it already
+// dispatched is refused for as long as its notification could pass the
+// first check. The memory is per process: deploy one task (modules'
+// desired_count 1), or a second task could accept a replay once.
 type Handler struct {
 	Token      []byte // the notification configuration's token
 	Workspaces map[string]bool
 	Dispatcher Dispatcher
 	Log        *slog.Logger
+	MaxAge     time.Duration
+	Now        func() time.Time
+
+	mu         sync.Mutex
+	dispatched map[string]time.Time // run ID -> when its notification was made
 }
 
 // NewHandler validates its dependencies.
@@ -82,7 +104,7 @@ func NewHandler(token string, workspaces []string, d Dispatcher, log *slog.Logge
 	for _, w := range workspaces {
 		ws[w] = true
 	}
-	return &Handler{Token: []byte(token), Workspaces: ws, Dispatcher: d, Log: log}, nil
+	return &Handler{Token: []byte(token), Workspaces: ws, Dispatcher: d, Log: log, MaxAge: DefaultMaxAge, Now: time.Now, dispatched: map[string]time.Time{}}, nil
 }
 
 // Verify checks a body against its hex HMAC-SHA512 signature in constant time.
@@ -103,7 +125,14 @@ func Sign(token, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
+// HealthPath answers the load balancer's and ECS's health checks.
+const HealthPath = "/health"
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == HealthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if r.Method != http.MethodPost {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
@@ -124,6 +153,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	applied := false
+	var at time.Time
 	for _, n := range p.Notifications {
 		// Terraform Cloud has no run:applied trigger: a successful apply is
 		// run:completed with status applied. Enabling a configuration sends
@@ -131,11 +161,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if n.Trigger == "run:completed" && n.RunStatus == "applied" {
 			applied = true
 		}
+		if n.RunUpdatedAt != nil && n.RunUpdatedAt.After(at) {
+			at = *n.RunUpdatedAt
+		}
+	}
+	now := h.Now()
+	if p.RunID != "" {
+		// Every run notification carries its time; one outside the window
+		// is a replay (or a clock far off), refused before anything else.
+		if at.IsZero() || now.Sub(at) > h.MaxAge || at.Sub(now) > clockSkew {
+			h.Log.Warn("relay: stale notification refused", "run", p.RunID, "run_updated_at", at)
+			http.Error(w, "notification outside the accepted time window", http.StatusUnauthorized)
+			return
+		}
 	}
 	if !applied || !h.Workspaces[p.WorkspaceName] {
 		h.Log.Info("relay: ignored", "workspace", p.WorkspaceName, "run", p.RunID)
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "ignored")
+		return
+	}
+	if !h.claim(p.RunID, at, now) {
+		h.Log.Warn("relay: replayed notification refused", "run", p.RunID)
+		http.Error(w, "run already dispatched", http.StatusConflict)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
@@ -145,6 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.Log.Error("relay: dispatch failed", "run", p.RunID, "err", err)
+		h.release(p.RunID) // Terraform Cloud's retry may dispatch it
 		// 5xx makes Terraform Cloud retry the delivery.
 		http.Error(w, "dispatch failed", http.StatusBadGateway)
 		return
@@ -152,6 +201,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Log.Info("relay: dispatched", "event", EventStagingApplied, "run", p.RunID)
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "dispatched")
+}
+
+// claim records that a run is being dispatched; false when it already was
+// (or is now). Entries older than the window are dropped: their
+// notifications would be refused as stale anyway.
+func (h *Handler) claim(runID string, at, now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, t := range h.dispatched {
+		if now.Sub(t) > h.MaxAge+clockSkew {
+			delete(h.dispatched, id)
+		}
+	}
+	if _, ok := h.dispatched[runID]; ok {
+		return false
+	}
+	h.dispatched[runID] = at
+	return true
+}
+
+func (h *Handler) release(runID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.dispatched, runID)
 }
 
 // GitHub dispatches through the REST API.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeGitHub records repository_dispatch calls over real HTTP.
@@ -47,9 +48,13 @@ func setup(t *testing.T) (*httptest.Server, *fakeGitHub) {
 }
 
 func payload(workspace, trigger, status string) []byte {
+	return payloadAt("run-abc", workspace, trigger, status, time.Now().UTC())
+}
+
+func payloadAt(runID, workspace, trigger, status string, now time.Time) []byte {
 	b, _ := json.Marshal(Payload{
-		PayloadVersion: 1, RunID: "run-abc", RunURL: "https://app.terraform.io/x", WorkspaceName: workspace, OrganizationName: "pivot",
-		Notifications: []Notification{{Message: "m", Trigger: trigger, RunStatus: status}},
+		PayloadVersion: 1, RunID: runID, RunURL: "https://app.terraform.io/x", WorkspaceName: workspace, OrganizationName: "pivot",
+		Notifications: []Notification{{Message: "m", Trigger: trigger, RunStatus: status, RunUpdatedAt: &now}},
 	})
 	return b
 }
@@ -136,5 +141,60 @@ func TestRelay_dispatchFailureIsRetryable(t *testing.T) {
 	body := payload("ws", "run:completed", "applied")
 	if got := post(t, srv.URL, body, Sign([]byte("k"), body)); got != http.StatusBadGateway {
 		t.Fatalf("status %d, want 502 so Terraform Cloud retries", got)
+	}
+}
+
+// TestRelay_replays: a captured, correctly signed notification sent again
+// is refused, both while the run is remembered and once it is too old;
+// a notification from the future is refused too.
+func TestRelay_replays(t *testing.T) {
+	t.Parallel()
+	srv, gh := setup(t)
+	key := []byte("s3cret")
+	fresh := payloadAt("run-1", "platform-staging", "run:completed", "applied", time.Now().UTC())
+	if got := post(t, srv.URL, fresh, Sign(key, fresh)); got != http.StatusAccepted {
+		t.Fatalf("first delivery: %d, want 202", got)
+	}
+	if got := post(t, srv.URL, fresh, Sign(key, fresh)); got != http.StatusConflict {
+		t.Errorf("the same notification again: %d, want 409", got)
+	}
+	// Another notification of the same run (say, re-signed after a
+	// redelivery) does not dispatch it twice either.
+	again := payloadAt("run-1", "platform-staging", "run:completed", "applied", time.Now().UTC().Add(time.Second))
+	if got := post(t, srv.URL, again, Sign(key, again)); got != http.StatusConflict {
+		t.Errorf("a second notification of a dispatched run: %d, want 409", got)
+	}
+	old := payloadAt("run-2", "platform-staging", "run:completed", "applied", time.Now().UTC().Add(-DefaultMaxAge-time.Minute))
+	if got := post(t, srv.URL, old, Sign(key, old)); got != http.StatusUnauthorized {
+		t.Errorf("a notification older than the window: %d, want 401", got)
+	}
+	future := payloadAt("run-3", "platform-staging", "run:completed", "applied", time.Now().UTC().Add(time.Hour))
+	if got := post(t, srv.URL, future, Sign(key, future)); got != http.StatusUnauthorized {
+		t.Errorf("a notification from the future: %d, want 401", got)
+	}
+	var undated Payload
+	_ = json.Unmarshal(payloadAt("run-4", "platform-staging", "run:completed", "applied", time.Now()), &undated)
+	undated.Notifications[0].RunUpdatedAt = nil
+	b, _ := json.Marshal(undated)
+	if got := post(t, srv.URL, b, Sign(key, b)); got != http.StatusUnauthorized {
+		t.Errorf("a run notification without run_updated_at: %d, want 401", got)
+	}
+	gh.mu.Lock()
+	defer gh.mu.Unlock()
+	if len(gh.calls) != 1 {
+		t.Errorf("dispatches = %d, want 1", len(gh.calls))
+	}
+}
+
+func TestRelay_health(t *testing.T) {
+	t.Parallel()
+	srv, _ := setup(t)
+	resp, err := http.Get(srv.URL + HealthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /health: %d", resp.StatusCode)
 	}
 }
