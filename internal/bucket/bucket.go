@@ -193,8 +193,9 @@ func (c *Client) Ensure(ctx context.Context, spec Spec) (*State, error) {
 			case errors.As(err, &taken):
 				return nil, fmt.Errorf("%w: %s belongs to another account (bucket names are global; choose another name)", ErrNotOurs, spec.Name)
 			case errors.As(err, &owned):
-				// Created since we looked: whoever did must have tagged it.
-				return nil, fmt.Errorf("create bucket %s: it appeared while creating it; apply again to adopt it", spec.Name)
+				// It was not there when we looked, so it is this call's own,
+				// retried after a response that was lost: carry on (the
+				// tags below make it ours).
 			default:
 				return nil, fmt.Errorf("create bucket %s: %w", spec.Name, err)
 			}
