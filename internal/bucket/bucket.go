@@ -182,9 +182,12 @@ func (c *Client) Ensure(ctx context.Context, spec Spec) (*State, error) {
 		return nil, fmt.Errorf("%w: %s (import it with the ID %q, or choose another name)", ErrNotOurs, spec.Name, spec.Name)
 	}
 	if !exists {
-		in := &s3.CreateBucketInput{Bucket: aws.String(spec.Name)}
+		// Tagged as it is created, so a run killed right after the create
+		// still finds the bucket ours. (Moto ignores tags here; the
+		// PutBucketTagging below covers it.)
+		in := &s3.CreateBucketInput{Bucket: aws.String(spec.Name), CreateBucketConfiguration: &s3types.CreateBucketConfiguration{Tags: s3Tags(spec.tags())}}
 		if c.region != "us-east-1" {
-			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(c.region)}
+			in.CreateBucketConfiguration.LocationConstraint = s3types.BucketLocationConstraint(c.region)
 		}
 		if _, err := c.s3.CreateBucket(ctx, in); err != nil {
 			var owned *s3types.BucketAlreadyOwnedByYou
@@ -381,13 +384,16 @@ func (c *Client) tags(ctx context.Context, name string) (map[string]string, bool
 	return nil, false, fmt.Errorf("read tags of bucket %s: %w", name, err)
 }
 
-func (c *Client) putTags(ctx context.Context, name string, tags map[string]string) error {
-	keys := slices.Sorted(maps.Keys(tags))
-	set := make([]s3types.Tag, 0, len(keys))
-	for _, k := range keys {
+func s3Tags(tags map[string]string) []s3types.Tag {
+	set := make([]s3types.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	if _, err := c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}}); err != nil {
+	return set
+}
+
+func (c *Client) putTags(ctx context.Context, name string, tags map[string]string) error {
+	if _, err := c.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: s3Tags(tags)}}); err != nil {
 		return fmt.Errorf("tag bucket %s: %w", name, err)
 	}
 	return nil
