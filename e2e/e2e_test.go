@@ -42,6 +42,7 @@ var services = []string{"friend", "messenger", "notifier"}
 //     no ECS service, role, parameter, database, DNS record or stream is
 //     left.
 func TestReleaseFlow(t *testing.T) {
+	t.Parallel() // its own stack; the runtime tests run alone before
 	if _, err := os.Stat(terraformBinary()); err != nil {
 		t.Skipf("no Terraform at %s: run `make tools` to install the pinned Terraform", terraformBinary())
 	}

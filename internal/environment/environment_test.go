@@ -496,3 +496,26 @@ func uploadCertificate(t *testing.T, cfg aws.Config, host string) string {
 	}
 	return aws.ToString(out.ServerCertificateMetadata.Arn)
 }
+
+// A security group of the environment's name that it did not create is
+// refused, not taken over (its rules would be changed and the group deleted
+// with the environment).
+func TestApplyRefusesASecurityGroupNotOurs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, cfg := newManager(t)
+	e := ec2.NewFromConfig(cfg)
+	vpcs, err := e.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{{Name: aws.String("is-default"), Values: []string{"true"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("staging-services"), Description: aws.String("by hand"), VpcId: vpcs.Vpcs[0].VpcId}); err != nil {
+		t.Fatal(err)
+	}
+	spec := environment.Spec{Name: "staging", NATS: environment.NATS{URL: "nats://nats.example.com:4222", User: "svc", Password: "s3cret"}}
+	_, err = m.Apply(ctx, spec)
+	var fe *environment.FieldError
+	if !errors.As(err, &fe) || fe.Field != "network.security_group_ids" || !strings.Contains(err.Error(), "was not created for environment staging") {
+		t.Fatalf("apply over a group made by hand: %v", err)
+	}
+}

@@ -109,7 +109,7 @@ func (m *Manager) resolveNetwork(ctx context.Context, spec Spec) (placement, err
 }
 
 func (m *Manager) ensureSecurityGroup(ctx context.Context, vpc, name, env, desc string) (string, error) {
-	id, err := m.findSecurityGroup(ctx, vpc, name)
+	id, err := m.findOwnSecurityGroup(ctx, vpc, name, env)
 	if err == nil || !errors.Is(err, errNoGroup) {
 		return id, err
 	}
@@ -124,7 +124,7 @@ func (m *Manager) ensureSecurityGroup(ctx context.Context, vpc, name, env, desc 
 	if awsx.ErrorCode(err) == "InvalidGroup.Duplicate" {
 		// A create whose answer was lost and that the SDK sent again, or a
 		// concurrent apply: the group is there now.
-		return m.findSecurityGroup(ctx, vpc, name)
+		return m.findOwnSecurityGroup(ctx, vpc, name, env)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create security group %s: %w", name, err)
@@ -133,6 +133,33 @@ func (m *Manager) ensureSecurityGroup(ctx context.Context, vpc, name, env, desc 
 }
 
 var errNoGroup = errors.New("no such security group")
+
+// findOwnSecurityGroup is findSecurityGroup for a group the environment
+// creates: one of that name without the environment's tags is someone
+// else's, and taking it would open it to the environment's rules and
+// delete it with the environment.
+func (m *Manager) findOwnSecurityGroup(ctx context.Context, vpc, name, env string) (string, error) {
+	id, err := m.findSecurityGroup(ctx, vpc, name)
+	if err != nil {
+		return "", err
+	}
+	out, err := m.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	if err != nil {
+		return "", fmt.Errorf("describe security group %s: %w", id, err)
+	}
+	tags := map[string]string{}
+	for _, g := range out.SecurityGroups {
+		for _, t := range g.Tags {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	if tags["pivot:managed-by"] != "terraform-provider-pivot" || tags["pivot:environment"] != env {
+		return "", &FieldError{Field: "network.security_group_ids", Err: fmt.Errorf(
+			"security group %s (%s) in %s was not created for environment %s (its pivot:environment tag is %q); rename or delete it, or give the environment its security groups in network.security_group_ids",
+			name, id, vpc, env, tags["pivot:environment"])}
+	}
+	return id, nil
+}
 
 // findSecurityGroup looks a group up by name, in one VPC or (vpc empty) any.
 func (m *Manager) findSecurityGroup(ctx context.Context, vpc, name string) (string, error) {
