@@ -66,7 +66,7 @@ func TestReleaseFlow(t *testing.T) {
 	s.withFaults(t, fc)
 	tree := copyTree(t)
 
-	accounts := map[string]string{"staging": newAccountID(t), "prod": newAccountID(t), "acme": newAccountID(t), "globex": newAccountID(t)}
+	accounts := map[string]string{"staging": newAccountID(t), "prod": newAccountID(t), "acme": newAccountID(t), "globex": newAccountID(t), "registry": newAccountID(t)}
 	pgEndpoint := s.postgresEndpoint(t)
 	database := func(extra string) string {
 		return fmt.Sprintf(`{ ssl_mode = "disable", endpoint_override = { writer = %q }%s }`, pgEndpoint, extra)
@@ -95,6 +95,9 @@ func TestReleaseFlow(t *testing.T) {
 		// test can destroy it.
 		"TF_VAR_database", database(`, reader_count = 1, deletion_protection = false`),
 		"TF_VAR_service_env", `{ friend = { LOG_LEVEL = "WARN" } }`,
+		// Production manages the services' repositories in the registry
+		// account, keeping the tags staging's and its own release name.
+		"TF_VAR_registry", fmt.Sprintf(`{ role_arn = %q, pull_account_ids = [%q, %q] }`, roleARN(accounts["registry"]), accounts["staging"], accounts["prod"]),
 	))
 	// Moto runs no task, so each tenant's managed NATS is stood in for by a
 	// server of its own, where Terraform puts the tenant's streams.
@@ -168,6 +171,7 @@ func TestReleaseFlow(t *testing.T) {
 			if got := releaseImages(t, prodAWS, "prod"); !maps.Equal(got, declared) {
 				t.Errorf("release prod = %v, want staging's %v", got, declared)
 			}
+			assertRepositories(t, s.aws(t, accounts["registry"]), declared, accounts["staging"], accounts["prod"])
 		},
 		"staging and prod accounts are apart": func(t *testing.T) {
 			if got := ecsServices(t, stagingAWS, "prod"); len(got) > 0 {
@@ -205,6 +209,8 @@ func TestReleaseFlow(t *testing.T) {
 		want := []string{
 			`module.service["messenger"].pivot_service.this[0]: update`,
 			`pivot_release.prod: update`,
+			// Its lifecycle policy now keeps staging's new tag too.
+			`pivot_service_repository.this["messenger"]: update`,
 		}
 		if got := prod.plannedChanges(t); !slices.Equal(got, want) {
 			t.Fatalf("prod plan after staging's release moved:\n  got  %v\n  want %v", got, want)
@@ -347,6 +353,7 @@ func checkEnvironment(t *testing.T, s *stack, cfg awsConfig, env, publicHost, na
 	assertDatabaseIsolation(t, cfg, env, "messenger", env+"_notifier")
 	assertDatabaseIsolation(t, cfg, env, "notifier", env+"_messenger")
 	assertDatabaseReachable(t, cfg, env, "messenger")
+	assertOwnBucket(t, cfg, env, "messenger", "friend")
 	recs := dnsRecords(t, s, publicHost)
 	if len(recs) != 1 || recs[0].Type != "CNAME" {
 		t.Errorf("%s: want one CNAME record for %s in Cloudflare, got %+v", env, publicHost, recs)

@@ -22,6 +22,7 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/servicediscovery"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -380,6 +381,11 @@ func (s *stack) inventory(t *testing.T, account string) []string {
 	check("secrets", err)
 	for _, x := range secrets.SecretList {
 		add("secret", aws.ToString(x.Name))
+	}
+	buckets, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx, &s3.ListBucketsInput{})
+	check("buckets", err)
+	for _, b := range buckets.Buckets {
+		add("s3 bucket", aws.ToString(b.Name))
 	}
 
 	// The shared servers: only one run at a time uses them.

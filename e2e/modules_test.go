@@ -114,6 +114,14 @@ func TestModuleInputValidation(t *testing.T) {
     ports `, 1), validEnvironment, ""),
 			want: "declares database = true, but environment staging has no database",
 		},
+		"service autoscaling range": {
+			config: service(validDeclaration, validEnvironment, `autoscaling = { min_capacity = 4, max_capacity = 2 }`),
+			want:   "autoscaling.min_capacity must not be greater than autoscaling.max_capacity",
+		},
+		"service bucket name": {
+			config: service(validDeclaration, validEnvironment, `bucket_name = "Not_A_Bucket"`),
+			want:   "bucket_name must be 3 to 63 lowercase letters",
+		},
 		"service public hostname without ingress": {
 			config: service(strings.Replace(validDeclaration, `ports `, `public_hostname = "friend"
     ports `, 1), validEnvironment, ""),

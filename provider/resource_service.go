@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/pivotapp/platform/internal/autoscale"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
 )
 
@@ -89,7 +90,8 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "`FARGATE` (default) or `EC2`. ECS cannot change it in place: changing it replaces the service.",
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 			"desired_count": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
-				MarkdownDescription: "Number of tasks to keep running. Default 1. A count changed outside Terraform shows in the plan."},
+				MarkdownDescription: "Number of tasks to keep running. Default 1. A count changed outside Terraform shows in the plan, " +
+					"except with `autoscaling`, where this is the starting count and the scaler owns it."},
 			"ports": schema.ListNestedAttribute{Optional: true,
 				MarkdownDescription: "Named container ports, each published through Service Connect. The first is the app port: " +
 					"it is passed to the app as `PORT` and is where the default health check calls `/health`.",
@@ -196,6 +198,7 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				}},
 			"target_group_arn": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Load balancer target group (e.g. `pivot_public_endpoint.target_group_arn`) the app container's first port is registered in. Changes in place."},
+			"autoscaling": svcAutoscalingAttribute(),
 			"s3_bucket": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "An S3 bucket the service owns: its task role may list it and get, put and delete its objects, and nothing else."},
 			"tags": schema.MapAttribute{Optional: true, ElementType: types.StringType,
@@ -239,6 +242,7 @@ func (r *serviceResource) ValidateConfig(ctx context.Context, req resource.Valid
 		}
 		svcAddFieldError(&resp.Diagnostics, e)
 	}
+	svcValidateAutoscaling(ctx, m, &resp.Diagnostics)
 	for _, k := range svcContractInputs {
 		if unknown[k] {
 			return
@@ -363,7 +367,9 @@ func (r *serviceResource) Create(ctx context.Context, req resource.CreateRequest
 	}
 	if err != nil {
 		svcAddDeployError(&resp.Diagnostics, "Create", spec, err)
+		return
 	}
+	r.svcApplyAutoscaling(ctx, plan, spec, false, &resp.Diagnostics)
 }
 
 func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -393,6 +399,25 @@ func (r *serviceResource) Read(ctx context.Context, req resource.ReadRequest, re
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// Only a service that has autoscaling reads it: the scaler's calls
+	// would otherwise cost every plan of every service (see "Cheap reads").
+	if !state.Autoscaling.IsNull() {
+		cfg, err := r.data.AWS(ctx, state.Target.target())
+		if err != nil {
+			resp.Diagnostics.AddError("AWS Configuration Failed", err.Error())
+			return
+		}
+		a, err := autoscale.New(cfg).Read(ctx, svcAutoscaleService(prior))
+		if err != nil {
+			resp.Diagnostics.AddError("Unable To Read Autoscaling", fmt.Sprintf("Reading the autoscaling of service %s failed: %s", prior.Name, err))
+			return
+		}
+		next.Autoscaling = svcModelAutoscaling(ctx, a, state.Autoscaling, &resp.Diagnostics)
+		if a != nil {
+			// The scaler owns the count: what it set is not drift.
+			next.DesiredCount = state.DesiredCount
+		}
+	}
 	if d.Unmanaged {
 		// Settings no attribute shows (an extra container, say) changed out
 		// of band; remembered so the plan replaces the revision.
@@ -419,6 +444,16 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	priorDeployed := state.deployed(prior)
+	hadScaler, scalerChanged := !state.Autoscaling.IsNull(), !plan.Autoscaling.Equal(state.Autoscaling)
+	if hadScaler && plan.Autoscaling.IsNull() {
+		// The scaler goes first, or it would move the count the deploy
+		// hands back to desired_count.
+		r.svcApplyAutoscaling(ctx, plan, prior, true, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		scalerChanged = false
+	}
 	d, err := client.Deploy(svcProgress(ctx), spec, &priorDeployed)
 	if d != nil {
 		plan.setDeployed(d)
@@ -427,6 +462,10 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 	}
 	if err != nil {
 		svcAddDeployError(&resp.Diagnostics, "Update", spec, err)
+		return
+	}
+	if scalerChanged {
+		r.svcApplyAutoscaling(ctx, plan, spec, hadScaler, &resp.Diagnostics)
 	}
 }
 
@@ -441,6 +480,14 @@ func (r *serviceResource) Delete(ctx context.Context, req resource.DeleteRequest
 	client := r.client(ctx, state.Target, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
+	}
+	if !state.Autoscaling.IsNull() {
+		noScaler := state
+		noScaler.Autoscaling = types.ObjectNull(svcAutoscalingAttrTypes)
+		r.svcApplyAutoscaling(ctx, noScaler, spec, true, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	if err := client.Delete(svcProgress(ctx), spec, spec.Deployment.Timeout); err != nil {
 		resp.Diagnostics.AddError("Unable To Delete Service",
@@ -506,6 +553,7 @@ type serviceModel struct {
 	Deployment              types.Object `tfsdk:"deployment"`
 	Network                 types.Object `tfsdk:"network"`
 	S3Bucket                types.String `tfsdk:"s3_bucket"`
+	Autoscaling             types.Object `tfsdk:"autoscaling"`
 	TargetGroupARN          types.String `tfsdk:"target_group_arn"`
 	Tags                    types.Map    `tfsdk:"tags"`
 	TaskDefinitionARN       types.String `tfsdk:"task_definition_arn"`
@@ -654,6 +702,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		"desired_count": m.DesiredCount, "ports": m.Ports, "env": m.Env, "secrets": m.Secrets, "platform_secrets": m.PlatformSecrets, "required_env": m.RequiredEnv,
 		"env_schema_json": m.EnvSchemaJSON, "injected_env": m.InjectedEnv, "health_check": m.HealthCheck, "logging": m.Logging,
 		"tracing": m.Tracing, "deployment": m.Deployment, "network": m.Network, "s3_bucket": m.S3Bucket, "target_group_arn": m.TargetGroupARN, "tags": m.Tags,
+		"autoscaling": m.Autoscaling,
 	} {
 		if !svcFullyKnown(v) {
 			unknown[name] = true
@@ -684,6 +733,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 	if m.DesiredCount.IsNull() {
 		s.DesiredCount = 1
 	}
+	svcScaledSpec(ctx, m, &s, &diags)
 	var img svcImageModel
 	if svcAs(ctx, m.Image, &img, &diags) {
 		s.Image = ecsdeploy.Image{Repository: img.Repository.ValueString(), Tag: img.Tag.ValueString()}

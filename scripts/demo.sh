@@ -161,6 +161,13 @@ done
 step "6. what runs where"
 pivotctl local status | sed -n '/^ACCOUNT/,$p'
 echo
+# The operator's view of one service, as `copilot svc status` gave it.
+pivotctl svc status staging messenger --role-arn "$(role $STAGING)"
+echo
+for env in staging prod; do
+  echo "messenger's own bucket ($env): $(tf "$env" output -json services | python3 -c 'import json,sys; print(json.load(sys.stdin)["messenger"]["bucket_name"])')"
+done
+echo
 pivotctl release show --name staging --role-arn "$(role $STAGING)" --repo "$TREE"
 echo
 pivotctl release show --name prod --role-arn "$(role $PROD)" --tenants --repo "$TREE"

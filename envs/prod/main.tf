@@ -91,3 +91,27 @@ resource "pivot_release" "prod" {
 
   depends_on = [module.service]
 }
+
+################################################################################
+# Service repositories
+################################################################################
+
+# Each service's ECR repository, in the registry account, when `registry`
+# is set. It lives here because this root reads staging's release and
+# writes production's (which the tenants run): together the tags every
+# environment may still deploy, which the lifecycle policy never expires.
+resource "pivot_service_repository" "this" {
+  for_each = { for name, d in local.declarations : name => d.image_repository if var.registry != null }
+
+  name             = each.value
+  service          = each.key
+  keep_tags        = compact([lookup(local.release, each.key, ""), lookup(pivot_release.prod.images, each.key, "")])
+  keep_last        = var.registry.keep_last
+  pull_account_ids = var.registry.pull_account_ids
+
+  target {
+    role_arn    = var.registry.role_arn
+    external_id = var.registry.external_id
+    region      = var.registry.region
+  }
+}

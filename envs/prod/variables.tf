@@ -112,3 +112,15 @@ variable "service_env" {
   type        = map(map(string))
   default     = {}
 }
+
+variable "registry" {
+  description = "The ECR registry account, to manage each service's repository there (`pivot_service_repository`: scan on push, immutable tags, a lifecycle policy keeping every tag staging's and production's releases name, pull for `pull_account_ids`, e.g. staging's and production's accounts). Null leaves the repositories alone (the local stack's registry is not ECR)."
+  type = object({
+    role_arn         = string
+    external_id      = optional(string)
+    region           = optional(string)
+    pull_account_ids = list(string)
+    keep_last        = optional(number, 30)
+  })
+  default = null
+}

@@ -13,7 +13,7 @@ output "release" {
 }
 
 output "services" {
-  description = "Per service: image, ECS service, roles, database and public hostname."
+  description = "Per service: image, ECS service, roles, database, public hostname and own bucket."
   value = { for name, svc in module.service : name => {
     image               = svc.image
     service_arn         = svc.service_arn
@@ -23,5 +23,6 @@ output "services" {
     database_name       = svc.database_name
     database_role_name  = svc.database_role_name
     public_hostname     = svc.public_hostname
+    bucket_name         = svc.bucket_name
   } }
 }

@@ -29,7 +29,7 @@ func Changes(want Spec, have Deployed) []string {
 	if !sameLogGroup(want, prior) {
 		out = append(out, "log group")
 	}
-	if want.DesiredCount != prior.DesiredCount {
+	if !want.ScaledCount && want.DesiredCount != prior.DesiredCount {
 		out = append(out, "desired count")
 	}
 	if !sameDeploymentConfiguration(want, prior) {

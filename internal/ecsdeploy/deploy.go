@@ -404,6 +404,9 @@ func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN stri
 		DesiredCount:            aws.Int32(int32(want.DesiredCount)),
 		DeploymentConfiguration: want.deploymentConfiguration(),
 	}
+	if want.ScaledCount {
+		in.DesiredCount = nil
+	}
 	var changed []string
 	if newRevision {
 		in.TaskDefinition = aws.String(tdARN)

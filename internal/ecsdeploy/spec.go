@@ -74,6 +74,10 @@ type Spec struct {
 
 	Ports        []Port
 	DesiredCount int
+	// ScaledCount means a scaler (internal/autoscale) owns the running
+	// count: DesiredCount is used at create only, and updates leave the
+	// count the scaler set.
+	ScaledCount bool
 
 	Env map[string]string
 	// Secrets are names of SecureString parameters under

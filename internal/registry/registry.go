@@ -55,7 +55,7 @@ func (c *Client) Grants(ctx context.Context, repositories []string) (map[string]
 		if err != nil {
 			return nil, err
 		}
-		accounts, err := doc.grantees()
+		accounts, err := doc.grantees(Sid)
 		if err != nil {
 			return nil, fmt.Errorf("read policy of repository %s: %w", repo, err)
 		}
@@ -67,20 +67,25 @@ func (c *Client) Grants(ctx context.Context, repositories []string) (map[string]
 // Grant makes the statement of every repository grant exactly accounts
 // (none removes it). Repositories that already do are not written.
 func (c *Client) Grant(ctx context.Context, repositories, accounts []string) error {
+	return c.grant(ctx, Sid, repositories, accounts)
+}
+
+// grant makes the statement sid of every repository grant exactly accounts.
+func (c *Client) grant(ctx context.Context, sid string, repositories, accounts []string) error {
 	accounts = sortedSet(accounts)
 	for _, repo := range repositories {
 		doc, err := c.policy(ctx, repo)
 		if err != nil {
 			return err
 		}
-		have, err := doc.grantees()
+		have, err := doc.grantees(sid)
 		if err != nil {
 			return fmt.Errorf("read policy of repository %s: %w", repo, err)
 		}
-		if slices.Equal(have, accounts) && (len(accounts) > 0 || !doc.has()) {
+		if slices.Equal(have, accounts) && (len(accounts) > 0 || !doc.has(sid)) {
 			continue
 		}
-		if err := doc.set(c.statement(accounts)); err != nil {
+		if err := doc.set(sid, c.statement(sid, accounts)); err != nil {
 			return fmt.Errorf("edit policy of repository %s: %w", repo, err)
 		}
 		if err := c.write(ctx, repo, doc); err != nil {
@@ -101,10 +106,10 @@ func (c *Client) Revoke(ctx context.Context, repositories []string) error {
 		if err != nil {
 			return err
 		}
-		if !doc.has() {
+		if !doc.has(Sid) {
 			continue
 		}
-		if err := doc.set(nil); err != nil {
+		if err := doc.set(Sid, nil); err != nil {
 			return fmt.Errorf("edit policy of repository %s: %w", repo, err)
 		}
 		if err := c.write(ctx, repo, doc); err != nil {
@@ -114,7 +119,7 @@ func (c *Client) Revoke(ctx context.Context, repositories []string) error {
 	return nil
 }
 
-func (c *Client) statement(accounts []string) json.RawMessage {
+func (c *Client) statement(sid string, accounts []string) json.RawMessage {
 	if len(accounts) == 0 {
 		return nil
 	}
@@ -123,7 +128,7 @@ func (c *Client) statement(accounts []string) json.RawMessage {
 		principals[i] = fmt.Sprintf("arn:%s:iam::%s:root", c.partition, a)
 	}
 	b, _ := json.Marshal(map[string]any{
-		"Sid":       Sid,
+		"Sid":       sid,
 		"Effect":    "Allow",
 		"Principal": map[string][]string{"AWS": principals},
 		"Action":    PullActions,
@@ -181,27 +186,27 @@ type statementHead struct {
 	Principal json.RawMessage `json:"Principal"`
 }
 
-func (d *document) find() (int, statementHead, error) {
+func (d *document) find(sid string) (int, statementHead, error) {
 	for i, raw := range d.Statement {
 		var h statementHead
 		if err := json.Unmarshal(raw, &h); err != nil {
 			return 0, h, err
 		}
-		if h.Sid == Sid {
+		if h.Sid == sid {
 			return i, h, nil
 		}
 	}
 	return -1, statementHead{}, nil
 }
 
-func (d *document) has() bool {
-	i, _, err := d.find()
+func (d *document) has(sid string) bool {
+	i, _, err := d.find(sid)
 	return err == nil && i >= 0
 }
 
 // set replaces the statement (nil removes it).
-func (d *document) set(st json.RawMessage) error {
-	i, _, err := d.find()
+func (d *document) set(sid string, st json.RawMessage) error {
+	i, _, err := d.find(sid)
 	if err != nil {
 		return err
 	}
@@ -218,8 +223,8 @@ func (d *document) set(st json.RawMessage) error {
 
 // grantees are the accounts the statement names, whichever way the
 // principal is written (an ARN or a bare account ID, one or a list).
-func (d *document) grantees() ([]string, error) {
-	i, h, err := d.find()
+func (d *document) grantees(sid string) ([]string, error) {
+	i, h, err := d.find(sid)
 	if err != nil || i < 0 {
 		return nil, err
 	}
@@ -227,13 +232,13 @@ func (d *document) grantees() ([]string, error) {
 		AWS json.RawMessage `json:"AWS"`
 	}
 	if err := json.Unmarshal(h.Principal, &p); err != nil {
-		return nil, fmt.Errorf("principal of %s: %w", Sid, err)
+		return nil, fmt.Errorf("principal of %s: %w", sid, err)
 	}
 	var many []string
 	if err := json.Unmarshal(p.AWS, &many); err != nil {
 		var one string
 		if err := json.Unmarshal(p.AWS, &one); err != nil {
-			return nil, fmt.Errorf("principal of %s: %w", Sid, err)
+			return nil, fmt.Errorf("principal of %s: %w", sid, err)
 		}
 		many = []string{one}
 	}

@@ -13,14 +13,14 @@ func TestDocumentKeepsOtherStatements(t *testing.T) {
 	if err := json.Unmarshal([]byte(src), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := doc.grantees(); err != nil || got != nil {
+	if got, err := doc.grantees(Sid); err != nil || got != nil {
 		t.Fatalf("no pivot statement yet: grantees = %v, %v", got, err)
 	}
 	c := &Client{partition: "aws"}
-	if err := doc.set(c.statement([]string{"333333333333", "222222222222"})); err != nil {
+	if err := doc.set(Sid, c.statement(Sid, []string{"333333333333", "222222222222"})); err != nil {
 		t.Fatal(err)
 	}
-	got, err := doc.grantees()
+	got, err := doc.grantees(Sid)
 	if err != nil || !slices.Equal(got, []string{"222222222222", "333333333333"}) {
 		t.Fatalf("grantees = %v, %v", got, err)
 	}
@@ -28,11 +28,11 @@ func TestDocumentKeepsOtherStatements(t *testing.T) {
 	if !strings.Contains(string(out), `"Sid":"CIPush","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"ecr:PutImage"`) {
 		t.Errorf("the other statement changed: %s", out)
 	}
-	if err := doc.set(nil); err != nil {
+	if err := doc.set(Sid, nil); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Statement) != 1 || doc.has() {
-		t.Errorf("after removal: %d statements, has = %v", len(doc.Statement), doc.has())
+	if len(doc.Statement) != 1 || doc.has(Sid) {
+		t.Errorf("after removal: %d statements, has = %v", len(doc.Statement), doc.has(Sid))
 	}
 }
 
@@ -43,7 +43,7 @@ func TestGranteesAnyPrincipalForm(t *testing.T) {
 	if err := json.Unmarshal([]byte(src), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := doc.grantees(); err != nil || !slices.Equal(got, []string{"444444444444"}) {
+	if got, err := doc.grantees(Sid); err != nil || !slices.Equal(got, []string{"444444444444"}) {
 		t.Errorf("grantees = %v, %v", got, err)
 	}
 }

@@ -5,6 +5,7 @@ locals {
   target = local.environment.target == null ? [] : [local.environment.target]
 
   create_database = var.create && local.declaration.database
+  create_bucket   = var.create && local.declaration.bucket
   create_endpoint = var.create && local.declaration.public_hostname != null
 
   image_tag        = coalesce(var.image_tag, local.declaration.image_tag)
@@ -20,7 +21,9 @@ locals {
     NATS_URL  = local.environment.nats_url
     NATS_USER = local.environment.nats_user
   } : k => v if v != null }
-  env = merge(local.platform_env, local.declaration.env, var.env)
+  # A service with a bucket learns its name, as Copilot's storage did.
+  bucket_env = local.create_bucket ? { BUCKET_NAME = local.bucket_name } : {}
+  env        = merge(local.platform_env, local.bucket_env, local.declaration.env, var.env)
 
   # DATABASE_URL and DATABASE_READER_URL come from the database's own
   # parameters. Taking their names from the database resource keeps them
@@ -29,6 +32,13 @@ locals {
     basename(pivot_service_database.this[0].writer_url_parameter),
     basename(pivot_service_database.this[0].reader_url_parameter),
   ] : []
+
+  # Bucket names are global: the account ID keeps environments and
+  # accounts apart unless bucket_name says otherwise.
+  bucket_name = !local.create_bucket ? null : coalesce(var.bucket_name, "${local.environment.name}-${local.declaration.name}-${try(data.pivot_caller_identity.this[0].account_id, "")}")
+
+  # This environment's override wins over the declaration's.
+  autoscaling = var.autoscaling != null ? var.autoscaling : local.declaration.autoscaling
 
   public_hostname = local.declaration.public_hostname == null ? null : join(".", compact([
     local.declaration.public_hostname,
@@ -80,6 +90,12 @@ resource "pivot_service" "this" {
   deployment = {
     timeout = var.deployment_timeout
   }
+
+  # With autoscaling the scaler owns the count; desired_count is the start.
+  autoscaling = local.autoscaling
+
+  # The task role may use the service's own bucket (and only it).
+  s3_bucket = local.bucket_name
 
   network = {
     subnets          = local.environment.subnet_ids
@@ -157,6 +173,33 @@ resource "pivot_public_endpoint" "this" {
     precondition {
       condition     = local.environment.ingress && local.environment.public_zone != null
       error_message = "Service ${local.declaration.name} declares public_hostname, but environment ${local.environment.name} has no ingress: set create_ingress = true and public_zone in modules/environment."
+    }
+  }
+}
+
+################################################################################
+# Bucket
+################################################################################
+
+data "pivot_caller_identity" "this" {
+  count = local.create_bucket && var.bucket_name == null ? 1 : 0
+}
+
+resource "pivot_service_bucket" "this" {
+  count = local.create_bucket ? 1 : 0
+
+  name          = local.bucket_name
+  environment   = local.environment.name
+  service       = local.declaration.name
+  task_role_arn = pivot_service.this[0].task_role_arn
+  versioning    = var.bucket_versioning
+  force_destroy = var.bucket_force_destroy
+  tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.bucket_name) <= 63
+      error_message = "Bucket name ${local.bucket_name} is longer than S3's 63 characters: set bucket_name for service ${local.declaration.name}."
     }
   }
 }

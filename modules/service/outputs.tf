@@ -74,3 +74,17 @@ output "public_hostname" {
   description = "The service's public hostname; null when it is not published."
   value       = try(pivot_public_endpoint.this[0].hostname, null)
 }
+
+################################################################################
+# Bucket
+################################################################################
+
+output "bucket_name" {
+  description = "The service's own bucket, when its declaration sets `bucket = true`."
+  value       = try(pivot_service_bucket.this[0].name, null)
+}
+
+output "bucket_arn" {
+  description = "ARN of the service's own bucket."
+  value       = try(pivot_service_bucket.this[0].arn, null)
+}

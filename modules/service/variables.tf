@@ -22,9 +22,28 @@ variable "declaration" {
       container_port = number
       protocol       = optional(string, "grpc")
     }))
-    env                  = optional(map(string), {})
-    secrets              = optional(list(string), [])
-    database             = optional(bool, false)
+    env      = optional(map(string), {})
+    secrets  = optional(list(string), [])
+    database = optional(bool, false)
+    # The service's own S3 bucket (pivot_service_bucket).
+    bucket = optional(bool, false)
+    # Application Auto Scaling; see pivot_service's autoscaling.
+    autoscaling = optional(object({
+      min_capacity        = number
+      max_capacity        = number
+      cpu_target          = optional(number)
+      memory_target       = optional(number)
+      requests_per_target = optional(number)
+      scale_in_cooldown   = optional(number, 300)
+      scale_out_cooldown  = optional(number, 60)
+      scheduled = optional(list(object({
+        name         = string
+        schedule     = string
+        timezone     = optional(string)
+        min_capacity = optional(number)
+        max_capacity = optional(number)
+      })))
+    }))
     public_hostname      = optional(string)
     env_schema_json      = optional(string)
     required_env         = optional(list(string))
@@ -118,6 +137,32 @@ variable "desired_count" {
   }
 }
 
+variable "autoscaling" {
+  description = "Autoscaling in this environment instead of the declaration's (`pivot_service`'s `autoscaling`: min and max tasks, `cpu_target`, `memory_target`, `requests_per_target`, cooldowns in seconds, `scheduled` actions). Null keeps the declaration's."
+  type = object({
+    min_capacity        = number
+    max_capacity        = number
+    cpu_target          = optional(number)
+    memory_target       = optional(number)
+    requests_per_target = optional(number)
+    scale_in_cooldown   = optional(number, 300)
+    scale_out_cooldown  = optional(number, 60)
+    scheduled = optional(list(object({
+      name         = string
+      schedule     = string
+      timezone     = optional(string)
+      min_capacity = optional(number)
+      max_capacity = optional(number)
+    })))
+  })
+  default = null
+
+  validation {
+    condition     = var.autoscaling == null || try(var.autoscaling.min_capacity <= var.autoscaling.max_capacity, true)
+    error_message = "autoscaling.min_capacity must not be greater than autoscaling.max_capacity."
+  }
+}
+
 variable "cpu" {
   description = "Task CPU units; null keeps the declaration's. With `memory`, one of Fargate's task sizes."
   type        = number
@@ -161,6 +206,37 @@ variable "database_rotation_trigger" {
   type        = string
   default     = null
 }
+
+################################################################################
+# Bucket
+################################################################################
+
+variable "bucket_name" {
+  description = "Name of the service's bucket when the declaration sets `bucket = true`. Null: `<environment>-<service>-<account ID>`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", coalesce(var.bucket_name, "xxx")))
+    error_message = "bucket_name must be 3 to 63 lowercase letters, digits, hyphens and dots, starting and ending with a letter or digit."
+  }
+}
+
+variable "bucket_versioning" {
+  description = "Keep every version of the bucket's objects."
+  type        = bool
+  default     = false
+}
+
+variable "bucket_force_destroy" {
+  description = "Delete the bucket's objects when the service is destroyed (otherwise a bucket holding objects is kept and the destroy fails)."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Tags
+################################################################################
 
 variable "tags" {
   description = "Tags for the service, its task definition, roles and log group."

@@ -25,6 +25,8 @@ output "declaration" {
     }
     secrets  = []
     database = true
+    # Its own S3 bucket, which no other service may use.
+    bucket = true
 
     public_hostname = null
 

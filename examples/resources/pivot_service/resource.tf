@@ -57,6 +57,21 @@ resource "pivot_service" "messenger" {
 
   s3_bucket = "pivot-staging-messenger-attachments"
 
+  # From here on the scaler owns the count (desired_count is the start):
+  # 2 to 10 tasks on CPU and memory, one task at night on weekdays.
+  autoscaling = {
+    min_capacity       = 2
+    max_capacity       = 10
+    cpu_target         = 60
+    memory_target      = 75
+    scale_in_cooldown  = 300
+    scale_out_cooldown = 60
+    scheduled = [
+      { name = "night", schedule = "cron(0 22 ? * MON-FRI *)", timezone = "Europe/Berlin", min_capacity = 1, max_capacity = 2 },
+      { name = "morning", schedule = "cron(0 6 ? * MON-FRI *)", timezone = "Europe/Berlin", min_capacity = 2, max_capacity = 10 },
+    ]
+  }
+
   tags = {
     team = "chat"
   }

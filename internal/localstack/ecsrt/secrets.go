@@ -2,9 +2,7 @@ package ecsrt
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/url"
 	"path"
 	"strings"
 
@@ -12,13 +10,15 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/pivotapp/platform/internal/iampolicy"
 )
 
 // ECS's agent reads a task's secrets with the task's execution role before
 // any container starts. Moto stores IAM policies but enforces none, so the
-// runtime evaluates the role's policy documents itself: identity policies
-// only (inline and attached), Allow/Deny with Action/NotAction and Resource
-// wildcards; conditions are taken as met. The reasons are the ones ECS gives
+// runtime evaluates the role's policy documents itself with
+// internal/iampolicy: identity policies only (inline and attached); the
+// request carries no condition keys, so conditions are taken as met. The reasons are the ones ECS gives
 // (a ResourceInitializationError), so a failed deployment explains itself
 // here as it would on AWS.
 
@@ -54,7 +54,7 @@ func resolveSecrets(ctx context.Context, cfg aws.Config, account, executionRoleA
 	for _, s := range secrets {
 		ref := aws.ToString(s.ValueFrom)
 		arn, name := parameterARN(cfg.Region, account, ref)
-		if !allowed(docs, "ssm:GetParameters", arn) {
+		if !iampolicy.IdentityAllows(docs, iampolicy.Request{Action: "ssm:GetParameters", Resource: arn}) {
 			session := path.Base(executionRoleARN)
 			return nil, startFailure(fmt.Sprintf("%sAccessDeniedException: User: arn:aws:sts::%s:assumed-role/%s/ecs-task is not authorized to perform: ssm:GetParameters on resource: %s because no identity-based policy allows the ssm:GetParameters action", secretsReasonPrefix, account, session, arn))
 		}
@@ -95,38 +95,8 @@ func parameterARN(region, account, ref string) (arn, name string) {
 	return fmt.Sprintf("arn:aws:ssm:%s:%s:parameter%s", region, account, name), name
 }
 
-// policyDocument is an IAM policy, with the single-or-list fields IAM
-// accepts.
-type policyDocument struct {
-	Statement oneOrMany[statement] `json:"Statement"`
-}
-
-type statement struct {
-	Effect      string            `json:"Effect"`
-	Action      oneOrMany[string] `json:"Action"`
-	NotAction   oneOrMany[string] `json:"NotAction"`
-	Resource    oneOrMany[string] `json:"Resource"`
-	NotResource oneOrMany[string] `json:"NotResource"`
-}
-
-type oneOrMany[T any] []T
-
-func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
-	var many []T
-	if err := json.Unmarshal(b, &many); err == nil {
-		*o = many
-		return nil
-	}
-	var one T
-	if err := json.Unmarshal(b, &one); err != nil {
-		return err
-	}
-	*o = []T{one}
-	return nil
-}
-
 // rolePolicies loads the identity policies of a role: inline and attached.
-func rolePolicies(ctx context.Context, client *iam.Client, roleARN string) ([]policyDocument, error) {
+func rolePolicies(ctx context.Context, client *iam.Client, roleARN string) ([]iampolicy.Document, error) {
 	role := path.Base(roleARN)
 	var raw []string
 	inline := iam.NewListRolePoliciesPaginator(client, &iam.ListRolePoliciesInput{RoleName: &role})
@@ -163,83 +133,14 @@ func rolePolicies(ctx context.Context, client *iam.Client, roleARN string) ([]po
 			raw = append(raw, aws.ToString(v.PolicyVersion.Document))
 		}
 	}
-	docs := make([]policyDocument, 0, len(raw))
+	docs := make([]iampolicy.Document, 0, len(raw))
 	for _, r := range raw {
-		// IAM returns documents URL-encoded.
-		if dec, err := url.QueryUnescape(r); err == nil {
-			r = dec
-		}
-		var d policyDocument
-		if err := json.Unmarshal([]byte(r), &d); err != nil {
+		// IAM returns documents URL-encoded; Parse decodes them.
+		d, err := iampolicy.Parse(r)
+		if err != nil {
 			return nil, fmt.Errorf("parse policy of role %s: %w", role, err)
 		}
 		docs = append(docs, d)
 	}
 	return docs, nil
-}
-
-// allowed evaluates identity policies as IAM does for one action on one
-// resource: an explicit Deny wins, then any Allow, else implicit deny.
-func allowed(docs []policyDocument, action, resource string) bool {
-	allow := false
-	for _, d := range docs {
-		for _, s := range d.Statement {
-			if !s.matches(action, resource) {
-				continue
-			}
-			switch s.Effect {
-			case "Deny":
-				return false
-			case "Allow":
-				allow = true
-			}
-		}
-	}
-	return allow
-}
-
-func (s statement) matches(action, resource string) bool {
-	actionOK := len(s.Action) > 0 && anyMatch(s.Action, action, true) ||
-		len(s.NotAction) > 0 && !anyMatch(s.NotAction, action, true)
-	resourceOK := len(s.Resource) > 0 && anyMatch(s.Resource, resource, false) ||
-		len(s.NotResource) > 0 && !anyMatch(s.NotResource, resource, false)
-	return actionOK && resourceOK
-}
-
-func anyMatch(patterns []string, value string, fold bool) bool {
-	for _, p := range patterns {
-		if fold {
-			p, value = strings.ToLower(p), strings.ToLower(value)
-		}
-		if wildcard(p, value) {
-			return true
-		}
-	}
-	return false
-}
-
-// wildcard matches IAM's * and ? (which, unlike path.Match's, cross "/").
-func wildcard(pattern, s string) bool {
-	for len(pattern) > 0 {
-		switch pattern[0] {
-		case '*':
-			for i := len(s); i >= 0; i-- {
-				if wildcard(pattern[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if s == "" {
-				return false
-			}
-			pattern, s = pattern[1:], s[1:]
-		default:
-			if s == "" || pattern[0] != s[0] {
-				return false
-			}
-			pattern, s = pattern[1:], s[1:]
-		}
-	}
-	return s == ""
 }

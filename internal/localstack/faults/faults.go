@@ -281,10 +281,12 @@ type fault struct {
 }
 
 // throttle is the service's own throttling error: EC2 says
-// RequestLimitExceeded, query services Throttling, JSON services
-// ThrottlingException. The SDK retries all of them with backoff.
+// RequestLimitExceeded, S3 SlowDown (503), query services Throttling, JSON
+// services ThrottlingException. The SDK retries all of them with backoff.
 func throttle(c call) fault {
 	switch {
+	case c.service == "s3":
+		return fault{status: http.StatusServiceUnavailable, code: "SlowDown", message: "Please reduce your request rate."}
 	case c.service == "ec2":
 		return fault{status: http.StatusServiceUnavailable, code: "RequestLimitExceeded", message: "Request limit exceeded."}
 	case c.json:
@@ -295,6 +297,9 @@ func throttle(c call) fault {
 }
 
 func serverError(c call) fault {
+	if c.service == "s3" {
+		return fault{status: http.StatusInternalServerError, code: "InternalError", message: "We encountered an internal error. Please try again."}
+	}
 	if c.service == "ec2" {
 		return fault{status: http.StatusInternalServerError, code: "InternalError", message: "An internal error has occurred"}
 	}
@@ -305,7 +310,9 @@ func serverError(c call) fault {
 }
 
 // fail writes f in the protocol of the call: JSON for services with an
-// X-Amz-Target, EC2's own XML, or the query protocol's ErrorResponse.
+// X-Amz-Target, EC2's own XML, S3's REST-XML <Error> (the S3 client reads
+// no error code from an ErrorResponse, and would not retry), or the query
+// protocol's ErrorResponse.
 func (s *Server) fail(w http.ResponseWriter, c call, f fault) {
 	reqID := fmt.Sprintf("fault-%d", time.Now().UnixNano())
 	w.Header().Set("X-Amzn-RequestId", reqID)
@@ -314,6 +321,10 @@ func (s *Server) fail(w http.ResponseWriter, c call, f fault) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(f.status)
 		_ = json.NewEncoder(w).Encode(map[string]string{"__type": f.code, "message": f.message})
+	case c.service == "s3":
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>`, f.code, f.message, reqID)
 	case c.service == "ec2":
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(f.status)
