@@ -214,12 +214,21 @@ func (c *Client) ensureTargetGroup(ctx context.Context, spec EndpointSpec, arn s
 			Matcher:             &elbtypes.Matcher{HttpCode: aws.String("200")},
 			Tags:                elbTags(spec.withHostTag()),
 		})
-		if err != nil {
+		if awsx.ErrorCode(err) == "DuplicateTargetGroupName" {
+			// AWS answers a repeated identical create with the group; a
+			// create whose answer was lost and that the SDK resent gets
+			// this from an emulator, or from AWS if settings differ. The
+			// checks below then apply to the group that is there.
+			if tg, err = c.targetGroup(ctx, "", spec.Name); err != nil {
+				return elbtypes.TargetGroup{}, fmt.Errorf("create target group %s: %w", spec.Name, err)
+			}
+		} else if err != nil {
 			return elbtypes.TargetGroup{}, fmt.Errorf("create target group %s: %w", spec.Name, err)
+		} else {
+			return out.TargetGroups[0], nil
 		}
-		return out.TargetGroups[0], nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return elbtypes.TargetGroup{}, err
 	}
 	if aws.ToInt32(tg.Port) != int32(spec.Port) || aws.ToString(tg.VpcId) != spec.VPCID {

@@ -17,12 +17,14 @@ import (
 	"github.com/pivotapp/platform/internal/cfdns"
 	"github.com/pivotapp/platform/internal/ingress"
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
 func TestMain(m *testing.M) { acctest.Main(m) }
 
 type fixture struct {
-	c   *ingress.Client
+	acct acctest.AWS
+	c    *ingress.Client
 	cf  *cfdns.Client
 	elb *elb.Client
 	lb  ingress.LoadBalancer
@@ -31,7 +33,8 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	ctx := context.Background()
-	cfg := acctest.NewAWS(t).Config(t)
+	acct := acctest.NewAWS(t)
+	cfg := acct.Config(t)
 	emu := acctest.Cloudflare(t, "pivot.app")
 	cf, err := cfdns.New(cfdns.Config{APIToken: localstack.CloudflareToken, BaseURL: emu.URL})
 	if err != nil {
@@ -51,7 +54,7 @@ func setup(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return fixture{c: c, cf: cf, elb: elb.NewFromConfig(cfg), lb: lb}
+	return fixture{acct: acct, c: c, cf: cf, elb: elb.NewFromConfig(cfg), lb: lb}
 }
 
 func (f fixture) spec(service, host string) ingress.EndpointSpec {
@@ -216,4 +219,33 @@ func TestEndpointsCreatedAtOnceGetDistinctPriorities(t *testing.T) {
 		seen[ep.Priority] = services[i]
 	}
 	t.Logf("retries: %s", awsx.Retries)
+}
+
+// Half of the answers lost after the call took effect (the SDK sends the
+// call again): every endpoint still converges, with one target group each.
+func TestEndpointsConvergeThroughLostAnswers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	fs, err := faults.Start(f.acct.Endpoint, faults.Config{LostResponseShare: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fs.Close() })
+	lossyCfg := acctest.AWS{Endpoint: fs.URL, AccountID: f.acct.AccountID}.Config(t)
+	lossyCfg.Retryer = awsx.Retryer(0)
+	c := ingress.New(lossyCfg, ingress.Cloudflare(f.cf))
+	for _, svc := range []string{"friend", "messenger", "notifier", "admin"} {
+		if _, err := c.ApplyEndpoint(ctx, f.spec(svc, svc+".staging.pivot.app"), nil); err != nil {
+			t.Fatalf("%s through lost answers: %v (injected %v)", svc, err, fs.Counts())
+		}
+	}
+	tgs, err := f.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
+	if err != nil || len(tgs.TargetGroups) != 4 {
+		t.Fatalf("target groups: %d, %v", len(tgs.TargetGroups), err)
+	}
+	if fs.Counts()["lost response"] == 0 {
+		t.Fatal("no answer was lost")
+	}
+	t.Logf("injected %v", fs.Counts())
 }

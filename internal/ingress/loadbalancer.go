@@ -16,6 +16,8 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/pivotapp/platform/internal/awsx"
 )
 
 // ErrNotFound means the load balancer or endpoint does not exist.
@@ -110,7 +112,9 @@ func (c *Client) ApplyLoadBalancer(ctx context.Context, spec LoadBalancerSpec) (
 			IpAddressType:  elbtypes.IpAddressTypeIpv4,
 			Tags:           elbTags(spec.Tags),
 		})
-		if err != nil {
+		// A create whose answer was lost and that the SDK resent: the load
+		// balancer is there, and is read below.
+		if err != nil && awsx.ErrorCode(err) != "DuplicateLoadBalancerName" {
 			return LoadBalancer{}, fmt.Errorf("create load balancer %s: %w", spec.Name, err)
 		}
 		if cur, err = c.ReadLoadBalancer(ctx, spec.Name); err != nil {
