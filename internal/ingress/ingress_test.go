@@ -25,9 +25,9 @@ func TestMain(m *testing.M) { acctest.Main(m) }
 type fixture struct {
 	acct acctest.AWS
 	c    *ingress.Client
-	cf  *cfdns.Client
-	elb *elb.Client
-	lb  ingress.LoadBalancer
+	cf   *cfdns.Client
+	elb  *elb.Client
+	lb   ingress.LoadBalancer
 }
 
 func setup(t *testing.T) fixture {
