@@ -107,13 +107,11 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 		priorSpec = &ps
 	}
 
-	if creating {
-		// Until the service exists nothing in the state names what is made
-		// for it: a failed create removes it again.
-		// The roles are adopted only when tagged as this service's, so they
-		// are ours to remove; the log group only when this call made it.
-		undo.roles = []string{want.TaskRoleName(), want.ExecutionRoleName()}
-	}
+	// Until the service exists nothing in the state names what a create
+	// makes for it: a failed create removes it again. A role is added once
+	// ensureRole took it, which it does only when the role is this
+	// service's (tagged so); a same-named role of someone else's is never
+	// removed. The log group only when this call made it.
 	createdGroup, err := c.ensureLogGroup(ctx, want, priorSpec, res)
 	if err != nil {
 		return nil, err
@@ -125,8 +123,14 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if res.TaskRoleARN, err = c.ensureRole(ctx, want, want.TaskRoleName(), iamscope.TaskPolicy(scope), prior, priorSpec, res); err != nil {
 		return nil, err
 	}
+	if creating {
+		undo.roles = append(undo.roles, want.TaskRoleName())
+	}
 	if res.ExecutionRoleARN, err = c.ensureRole(ctx, want, want.ExecutionRoleName(), iamscope.ExecutionPolicy(scope), prior, priorSpec, res); err != nil {
 		return nil, err
+	}
+	if creating {
+		undo.roles = append(undo.roles, want.ExecutionRoleName())
 	}
 
 	input := want.TaskDefinitionInput(res)

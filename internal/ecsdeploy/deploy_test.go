@@ -348,3 +348,29 @@ func TestDeploy_survivesEventualConsistency(t *testing.T) {
 	}
 	t.Logf("injected %v; retried %v", got, retried)
 }
+
+// A create refused because a role of the service's name belongs to someone
+// else removes what it made itself, and never that role.
+func TestDeploy_refusedRoleIsNotRemoved(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+	ctx := context.Background()
+	ic := iam.NewFromConfig(cfg)
+	if _, err := ic.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("staging-messenger-exec"), AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ecsdeploy.New(cfg).Deploy(ctx, testSpec(env), nil)
+	if err == nil || !strings.Contains(err.Error(), "was not created for service messenger") {
+		t.Fatalf("create over someone else's role: %v", err)
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("staging-messenger-exec")}); err != nil {
+		t.Fatalf("someone else's role was removed: %v", err)
+	}
+	if _, err := ic.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("staging-messenger-task")}); err == nil {
+		t.Fatal("the task role the failed create made was left behind")
+	}
+}
