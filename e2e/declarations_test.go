@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -89,4 +90,42 @@ func containsLine(s, want string) bool {
 		}
 	}
 	return false
+}
+
+// TestCatalogRefusesUnknownCallee: a declaration's calls must name a
+// declared service, refused at plan before any environment is touched.
+func TestCatalogRefusesUnknownCallee(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-r", filepath.Join(repoRoot(), "services"), dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy services: %v\n%s", err, out)
+	}
+	catalog := filepath.Join(dir, "services")
+	decl := filepath.Join(catalog, "friend", "service.tf")
+	b, err := os.ReadFile(decl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(b), `calls    = ["messenger"]`, `calls    = ["messenger", "billing"]`, 1)
+	if bad == string(b) {
+		t.Fatal(`friend's declaration no longer has calls = ["messenger"]`)
+	}
+	if err := os.WriteFile(decl, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, error) {
+		c := exec.Command(terraformBinary(), args...)
+		c.Dir = catalog
+		c.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("init", "-backend=false", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	out, err := run("plan", "-input=false", "-no-color")
+	flat := strings.Join(strings.Fields(out), " ")
+	if err == nil || !strings.Contains(flat, "friend calls billing") || !strings.Contains(flat, "remove it from calls") {
+		t.Fatalf("plan with friend calling an undeclared service: %v\n%s", err, out)
+	}
 }

@@ -120,6 +120,11 @@ func (r *serviceResource) Schema(_ context.Context, _ resource.SchemaRequest, re
 				MarkdownDescription: "Names of the environment's platform secrets, each a SecureString parameter at `/<environment>/_platform/<NAME>` " +
 					"(for example `NATS_PASSWORD`, which `pivot_environment` stores) passed to the app as the variable `NAME`. The execution role may read " +
 					"exactly these parameters of the folder. Plans fail while a parameter is missing."},
+			"calls": schema.SetAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Names of the services of the same cluster this one calls through Service Connect (e.g. `[\"messenger\"]`). " +
+					"ECS gives a task only the Service Connect endpoints that existed when its deployment started, so the service is created " +
+					"only once each of these exists (waiting up to `deployment.timeout`), and an update redeploys it when one of them was " +
+					"created after its current deployment. Not stored in AWS: import leaves it unset."},
 			"required_env": schema.ListAttribute{Optional: true, ElementType: types.StringType,
 				MarkdownDescription: "Variables the service needs. The plan fails when one comes from none of `env`, `secrets`, the injected variables or `injected_env`."},
 			"env_schema_json": schema.StringAttribute{Optional: true,
@@ -544,6 +549,7 @@ type serviceModel struct {
 	Env                     types.Map    `tfsdk:"env"`
 	Secrets                 types.Set    `tfsdk:"secrets"`
 	PlatformSecrets         types.Set    `tfsdk:"platform_secrets"`
+	Calls                   types.Set    `tfsdk:"calls"`
 	RequiredEnv             types.List   `tfsdk:"required_env"`
 	EnvSchemaJSON           types.String `tfsdk:"env_schema_json"`
 	InjectedEnv             types.List   `tfsdk:"injected_env"`
@@ -702,7 +708,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		"desired_count": m.DesiredCount, "ports": m.Ports, "env": m.Env, "secrets": m.Secrets, "platform_secrets": m.PlatformSecrets, "required_env": m.RequiredEnv,
 		"env_schema_json": m.EnvSchemaJSON, "injected_env": m.InjectedEnv, "health_check": m.HealthCheck, "logging": m.Logging,
 		"tracing": m.Tracing, "deployment": m.Deployment, "network": m.Network, "s3_bucket": m.S3Bucket, "target_group_arn": m.TargetGroupARN, "tags": m.Tags,
-		"autoscaling": m.Autoscaling,
+		"autoscaling": m.Autoscaling, "calls": m.Calls,
 	} {
 		if !svcFullyKnown(v) {
 			unknown[name] = true
@@ -726,6 +732,7 @@ func (m serviceModel) spec(ctx context.Context) (ecsdeploy.Spec, ecsdeploy.EnvCo
 		Env:             svcStringMap(ctx, m.Env, &diags),
 		Secrets:         svcStrings(ctx, m.Secrets, &diags),
 		PlatformSecrets: svcStrings(ctx, m.PlatformSecrets, &diags),
+		Calls:           svcStrings(ctx, m.Calls, &diags),
 		Bucket:          m.S3Bucket.ValueString(),
 		TargetGroupARN:  m.TargetGroupARN.ValueString(),
 		Tags:            svcStringMap(ctx, m.Tags, &diags),

@@ -867,6 +867,8 @@ func TestAccService_validation(t *testing.T) {
 		{"env name", svcTestService{Env: map[string]string{"1BAD": "x"}}, `Invalid Environment Variable Name.*"1BAD" is not a valid environment variable name`},
 		{"secret name", svcTestService{Secrets: []string{"jwt-key"}}, `Invalid Secret Name.*"jwt-key" is not a valid environment variable name.*parameter /staging/messenger/jwt-key`},
 		{"secret also in env", svcTestService{Env: map[string]string{"JWT_KEY": "x"}, Secrets: []string{"JWT_KEY"}}, `Secret Also Set In Env.*JWT_KEY is set both in env and in secrets`},
+		{"calls itself", svcTestService{Extra: `calls = ["messenger"]`}, `Service Calls Itself.*messenger lists itself in calls`},
+		{"calls a bad name", svcTestService{Extra: `calls = ["Friend"]`}, `Invalid Called Service.*"Friend" is not a service name`},
 		{"required env", svcTestService{Extra: `required_env = ["NATS_URL"]`}, `Required Environment Variable Not Set.*Service messenger requires NATS_URL, but environment staging provides it from none of env, secrets`},
 		{"env schema", svcTestService{Extra: `env_schema_json = jsonencode([{ name = "STAGE", required = true }, { name = "PORT", required = true }])`}, `Required Environment Variable Not Set.*Service messenger requires STAGE`},
 		{"env schema json", svcTestService{Extra: `env_schema_json = "{\"name\": \"X\"}"`}, `Invalid Env Schema.*not a JSON array`},

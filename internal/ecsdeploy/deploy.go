@@ -167,12 +167,27 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 		undo.family = want.Family()
 	}
 
+	var since time.Time
+	if !creating && len(want.Calls) > 0 {
+		live, found, err := c.services.Get(ctx, want.Cluster, want.Name)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			since = primarySince(live.Deployments)
+		}
+	}
+	late, err := c.awaitCallees(ctx, want, since)
+	if err != nil {
+		return nil, err
+	}
+
 	started := time.Now()
 	var svc *ecstypes.Service
 	if creating {
 		svc, err = c.createService(ctx, want, tdARN)
 	} else {
-		svc, err = c.updateService(ctx, want, *priorSpec, tdARN, tdARN != liveTD)
+		svc, err = c.updateService(ctx, want, *priorSpec, tdARN, tdARN != liveTD, late)
 	}
 	if err != nil {
 		return nil, err
@@ -395,7 +410,10 @@ func (s Spec) createServiceInput(tdARN string) *ecs.CreateServiceInput {
 	}
 }
 
-func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool) (*ecstypes.Service, error) {
+// late names callees created after the service's current deployment: when
+// nothing else starts a deployment, one is forced so that its tasks
+// resolve them.
+func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool, late []string) (*ecstypes.Service, error) {
 	if want.LaunchType != prior.LaunchType {
 		return nil, fmt.Errorf("service %s: launch type cannot change in place (from %s to %s); replace the service", want.Name, prior.LaunchType, want.LaunchType)
 	}
@@ -431,6 +449,10 @@ func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN stri
 			in.LoadBalancers = []ecstypes.LoadBalancer{}
 		}
 		changed = append(changed, "load balancer")
+	}
+	if len(late) > 0 && len(changed) == 0 {
+		in.ForceNewDeployment = true
+		changed = append(changed, "new deployment: "+strings.Join(late, ", ")+" appeared after the current one")
 	}
 	out, err := c.ecs.UpdateService(ctx, in)
 	if err != nil {

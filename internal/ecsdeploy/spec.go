@@ -95,6 +95,12 @@ type Spec struct {
 	Deployment  Deployment
 	Network     Network
 
+	// Calls names the services of the same cluster this one calls through
+	// Service Connect. A task resolves only the endpoints that existed when
+	// its deployment started, so the service is created (or redeployed)
+	// only once each of them exists.
+	Calls []string
+
 	// Bucket optionally grants the task role read/write on one S3 bucket.
 	Bucket string
 	// TargetGroupARN registers the app container's first port in a load
@@ -222,6 +228,7 @@ func (s Spec) WithDefaults() Spec {
 	s.Env = maps.Clone(s.Env)
 	s.Secrets = sortedSet(s.Secrets)
 	s.PlatformSecrets = sortedSet(s.PlatformSecrets)
+	s.Calls = sortedSet(s.Calls)
 	h := &s.HealthCheck
 	h.Path = or(h.Path, DefaultHealthPath)
 	h.Interval = orInt(h.Interval, DefaultHealthInterval)

@@ -156,6 +156,14 @@ func (s Spec) Validate() []FieldError {
 	if s.TargetGroupARN != "" && len(s.Ports) == 0 {
 		add("target_group_arn", "Target Group Without Port", "Service %s has no ports, so nothing can be registered in its target group; add a port or remove target_group_arn.", s.Name)
 	}
+	for _, name := range s.Calls {
+		switch {
+		case ValidateName(name) != nil:
+			add("calls", "Invalid Called Service", "%q is not a service name: calls lists the names of the services this one calls through Service Connect (e.g. messenger).", name)
+		case name == s.Name:
+			add("calls", "Service Calls Itself", "%s lists itself in calls; a service reaches its own tasks without waiting for them, so remove %q.", s.Name, name)
+		}
+	}
 	if s.Namespace == "" {
 		add("service_connect_namespace", "Missing Service Connect Namespace", "Set service_connect_namespace to the name or ARN of the environment's Cloud Map namespace.")
 	}

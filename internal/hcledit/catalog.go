@@ -9,11 +9,17 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 )
 
-// CatalogOutput is the services catalog's output listing every declaration.
-const CatalogOutput = "declarations"
+// CatalogOutput is the services catalog's output listing every declaration;
+// CatalogLocal the local map it is built from (so that the output's
+// precondition can check the declarations against each other).
+const (
+	CatalogOutput = "declarations"
+	CatalogLocal  = "declared"
+)
 
 // AddCatalogEntry adds a service to services/services.tf: a module block
-// for its folder, and its declaration in the declarations output map.
+// for its folder, and its declaration in the declarations map (the local
+// `declared`, or the output's value when it is a literal map).
 func AddCatalogEntry(path, name string) error {
 	body, src, err := parse(path)
 	if err != nil {
@@ -26,14 +32,22 @@ func AddCatalogEntry(path, name string) error {
 	}
 	var obj *hclsyntax.ObjectConsExpr
 	for _, b := range body.Blocks {
-		if b.Type == "output" && len(b.Labels) == 1 && b.Labels[0] == CatalogOutput {
-			if a, ok := b.Body.Attributes["value"]; ok {
-				obj, _ = a.Expr.(*hclsyntax.ObjectConsExpr)
-			}
+		var a *hclsyntax.Attribute
+		switch {
+		case b.Type == "locals":
+			a = b.Body.Attributes[CatalogLocal]
+		case b.Type == "output" && len(b.Labels) == 1 && b.Labels[0] == CatalogOutput:
+			a = b.Body.Attributes["value"]
+		}
+		if a == nil {
+			continue
+		}
+		if o, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
+			obj = o
 		}
 	}
 	if obj == nil {
-		return fmt.Errorf("%s: no `output %q { value = { ... } }` map to add to", path, CatalogOutput)
+		return fmt.Errorf("%s: no `locals { %s = { ... } }` or `output %q { value = { ... } }` map to add to", path, CatalogLocal, CatalogOutput)
 	}
 	closeAt := obj.Range().End.Byte - 1
 	lineStart := bytes.LastIndexByte(src[:closeAt], '\n') + 1

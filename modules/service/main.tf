@@ -74,6 +74,7 @@ resource "pivot_service" "this" {
   env              = local.env
   secrets          = concat(local.declaration.secrets, local.database_secrets)
   platform_secrets = local.platform_secrets
+  calls            = var.declaration.calls
   env_schema_json  = local.declaration.env_schema_json
   required_env     = local.declaration.required_env
 

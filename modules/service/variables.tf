@@ -22,8 +22,11 @@ variable "declaration" {
       container_port = number
       protocol       = optional(string, "grpc")
     }))
-    env      = optional(map(string), {})
-    secrets  = optional(list(string), [])
+    env     = optional(map(string), {})
+    secrets = optional(list(string), [])
+    # Services of the environment this one calls through Service Connect:
+    # it starts only once they exist (see pivot_service's calls).
+    calls    = optional(list(string), [])
     database = optional(bool, false)
     # The service's own S3 bucket (pivot_service_bucket).
     bucket = optional(bool, false)

@@ -28,7 +28,10 @@ output "declaration" {
     }
     # SecureString /<environment>/friend/JWT_HS256_SECRET, put by an operator
     # before the first apply (the plan fails while it is missing).
-    secrets  = ["JWT_HS256_SECRET"]
+    secrets = ["JWT_HS256_SECRET"]
+    # MESSENGER_URL is messenger's Service Connect name: friend's tasks must
+    # start after messenger exists to resolve it.
+    calls    = ["messenger"]
     database = false
 
     # friend.<environment subdomain>.<zone>, e.g. friend.staging.pivot.app.

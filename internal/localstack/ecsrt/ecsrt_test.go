@@ -309,6 +309,28 @@ func TestRunsServicesAsProcesses(t *testing.T) {
 		e.waitFor(t, "sink", 90*time.Second, steady(2))
 	})
 
+	t.Run("endpoints are fixed when a deployment starts", func(t *testing.T) {
+		// As ECS: a task resolves only the Service Connect endpoints that
+		// existed when its deployment started, replacement tasks included;
+		// a server created after its client is reached only once the
+		// client is deployed again.
+		e.service(t, svcOpts{name: "early", image: collector, role: role, count: 1, namespace: "ns",
+			health: []string{"CMD-SHELL", "curl -fsS http://late:4318/health"}})
+		e.service(t, svcOpts{name: "late", image: collector, role: role, count: 1, namespace: "ns", alias: "late",
+			health: []string{"CMD-SHELL", "curl -fsS http://localhost:4318/health"}})
+		e.waitFor(t, "late", 90*time.Second, steady(1))
+		e.waitFor(t, "early", 120*time.Second, func(s ecstypes.Service) bool {
+			return len(s.Deployments) > 0 && s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateFailed
+		})
+		if r := e.stoppedReasons(t, "early"); !contains(r, "Task failed container health checks") {
+			t.Errorf("stopped reasons = %q, want failed health checks", r)
+		}
+		if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("test"), Service: aws.String("early"), ForceNewDeployment: true}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitFor(t, "early", 90*time.Second, steady(1))
+	})
+
 	t.Run("scale and delete", func(t *testing.T) {
 		if _, err := e.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("test"), Service: aws.String("client"), DesiredCount: aws.Int32(2)}); err != nil {
 			t.Fatal(err)

@@ -109,6 +109,11 @@ type deployment struct {
 	// rollback marks a deployment the circuit breaker started; when it
 	// fails too, ECS does not roll back again.
 	rollback bool
+	// visible holds the services (by ARN) whose Service Connect endpoints
+	// the deployment's tasks resolve: those that existed when it started.
+	// ECS gives existing and replacement tasks that list until the service
+	// is deployed again; a server created later stays out of reach.
+	visible map[string]bool
 }
 
 // serviceConnect is the part of a service's Service Connect configuration
@@ -317,9 +322,15 @@ func (r *Runtime) observe(arn, cluster, name string, desired int, taskDef string
 				d.rollout = ""
 			}
 		}
+		visible := map[string]bool{}
+		for arn, other := range r.services {
+			if !other.deleted && other.account == s.account && other.region == s.region {
+				visible[arn] = true
+			}
+		}
 		s.deployments = append([]*deployment{{
 			id: "ecs-svc/" + strings.ReplaceAll(uuid.NewString(), "-", "")[:19], taskDef: taskDef, desired: desired,
-			createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress,
+			createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, visible: visible,
 		}}, s.deployments...)
 	}
 	if desired != s.desired && len(s.deployments) > 0 {

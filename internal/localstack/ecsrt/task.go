@@ -502,7 +502,7 @@ func containsPort(ports []int32, p int32) bool {
 // on a port of its own and the name's address is translated to it, since
 // the app may itself listen on the alias's port on every address.
 func (f *forwarder) serviceConnect() error {
-	table := f.r.aliasTable(f.t.svc)
+	table := f.r.aliasTable(f.t)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.aliases == nil {
@@ -542,7 +542,8 @@ func (f *forwarder) serviceConnect() error {
 	return nil
 }
 
-// follow adds the aliases that appear while the task runs.
+// follow adds the aliases of visible services whose revision the runtime
+// learns only once one of their tasks has started.
 func (f *forwarder) follow(ctx context.Context) {
 	for {
 		select {
@@ -602,12 +603,14 @@ type endpoint struct {
 	target  int32  // container port of the publishing tasks
 }
 
-// aliasTable lists the aliases a service's tasks resolve: every alias
-// published in its Service Connect namespace, within its account and
-// region. A service without Service Connect resolves none.
-func (r *Runtime) aliasTable(s *service) map[string]endpoint {
+// aliasTable lists the aliases a task resolves: every alias published in
+// its service's Service Connect namespace (within its account and region)
+// by a service that existed when the task's deployment started. A service
+// without Service Connect resolves none.
+func (r *Runtime) aliasTable(t *task) map[string]endpoint {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	s := t.svc
 	if s.sc == nil || !s.sc.Enabled || s.sc.Namespace == "" {
 		return nil
 	}
@@ -616,6 +619,9 @@ func (r *Runtime) aliasTable(s *service) map[string]endpoint {
 	for _, other := range r.services {
 		if other.deleted || other.sc == nil || !other.sc.Enabled || other.account != s.account || other.region != s.region || other.sc.Namespace != s.sc.Namespace {
 			continue
+		}
+		if other != s && !t.dep.visible[other.arn] {
+			continue // created after this deployment started: not in its proxy's list
 		}
 		td := r.taskDefs[other.taskDef]
 		if td == nil {
