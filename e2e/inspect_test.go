@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go"
@@ -21,6 +19,7 @@ import (
 	"github.com/pivotapp/platform/internal/cfdns"
 	"github.com/pivotapp/platform/internal/localstack"
 	"github.com/pivotapp/platform/internal/release"
+	"github.com/pivotapp/platform/internal/svcinfo"
 )
 
 type awsConfig = aws.Config
@@ -281,56 +280,11 @@ func assertNoStreams(t *testing.T, natsURL string) {
 // cluster left in the VPC's default group cannot be reached by the tasks.
 func assertDatabaseReachable(t *testing.T, cfg aws.Config, env, service string) {
 	t.Helper()
-	ctx := context.Background()
-	svc, err := ecs.NewFromConfig(cfg).DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(env), Services: []string{service}})
-	if err != nil || len(svc.Services) != 1 || svc.Services[0].NetworkConfiguration == nil {
-		t.Fatalf("%s: describe service %s: %v", env, service, err)
-	}
-	vpcConf := svc.Services[0].NetworkConfiguration.AwsvpcConfiguration
-	clusters, err := rds.NewFromConfig(cfg).DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(env)})
-	if err != nil || len(clusters.DBClusters) != 1 {
-		t.Fatalf("%s: describe Aurora cluster: %v", env, err)
-	}
-	cluster := clusters.DBClusters[0]
-	ec2c := ec2.NewFromConfig(cfg)
-	subnets, err := ec2c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: vpcConf.Subnets[:1]})
-	if err != nil || len(subnets.Subnets) != 1 {
-		t.Fatalf("%s: describe subnet %v: %v", env, vpcConf.Subnets[:1], err)
-	}
-	servicesVPC := aws.ToString(subnets.Subnets[0].VpcId)
-	groups, err := rds.NewFromConfig(cfg).DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: cluster.DBSubnetGroup})
-	if err != nil || len(groups.DBSubnetGroups) != 1 {
-		t.Fatalf("%s: describe DB subnet group %s: %v", env, aws.ToString(cluster.DBSubnetGroup), err)
-	}
-	if v := aws.ToString(groups.DBSubnetGroups[0].VpcId); v != servicesVPC {
-		t.Errorf("%s: the Aurora cluster is in VPC %s, its services in %s", env, v, servicesVPC)
-	}
-	var clusterGroups []string
-	for _, g := range cluster.VpcSecurityGroups {
-		clusterGroups = append(clusterGroups, aws.ToString(g.VpcSecurityGroupId))
-	}
-	if len(clusterGroups) == 0 {
-		t.Fatalf("%s: the Aurora cluster has no security group", env)
-	}
-	sgs, err := ec2c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: clusterGroups})
+	r, err := svcinfo.ReadDatabaseReach(context.Background(), cfg, env, service, env)
 	if err != nil {
-		t.Fatalf("%s: describe the cluster's security groups: %v", env, err)
+		t.Fatalf("%s: %v", env, err)
 	}
-	for _, want := range vpcConf.SecurityGroups {
-		admitted := false
-		for _, g := range sgs.SecurityGroups {
-			for _, p := range g.IpPermissions {
-				proto := aws.ToString(p.IpProtocol)
-				if proto != "-1" && (proto != "tcp" || aws.ToInt32(p.FromPort) > 5432 || aws.ToInt32(p.ToPort) < 5432) {
-					continue
-				}
-				for _, pair := range p.UserIdGroupPairs {
-					admitted = admitted || aws.ToString(pair.GroupId) == want
-				}
-			}
-		}
-		if !admitted {
-			t.Errorf("%s: no security group of the Aurora cluster (%v) admits the services' group %s on 5432", env, clusterGroups, want)
-		}
+	for _, p := range r.Problems() {
+		t.Errorf("%s: %s", env, p)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/pivotapp/platform/internal/localstack"
 	"github.com/pivotapp/platform/internal/localstack/ecsrt"
 	"github.com/pivotapp/platform/internal/localstack/ecsrt/otelsink"
+	"github.com/pivotapp/platform/internal/svcinfo"
 	"github.com/pivotapp/platform/services/probe"
 )
 
@@ -20,6 +21,7 @@ import (
 // runtime runs, as a client would, and prints the path and trace it took.
 func newLocalProbeCmd(dir *string) *cobra.Command {
 	var audience string
+	var databaseServices []string
 	cmd := &cobra.Command{
 		Use:   "probe <account> <environment>",
 		Short: "Send a message through friend -> messenger -> JetStream -> notifier of a deployed environment; print its path and trace",
@@ -75,7 +77,7 @@ func newLocalProbeCmd(dir *string) *cobra.Command {
 				id, path := ecsrt.MessageTrace(spans)
 				if id != "" && strings.Contains(strings.Join(path, " "), "messenger") {
 					fmt.Fprintf(cmd.OutOrStdout(), "%s: trace %s at the environment's collector, spans from %s\n", env, id, strings.Join(path, ", "))
-					return nil
+					return checkDatabaseReach(ctx, cmd, st.Endpoints, account, env, databaseServices)
 				}
 				if time.Now().After(deadline) {
 					return fmt.Errorf("%s: the message arrived, but the collector has no trace through friend and messenger", env)
@@ -85,5 +87,31 @@ func newLocalProbeCmd(dir *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&audience, "audience", "pivot-api", "friend's JWT_AUDIENCE")
+	cmd.Flags().StringSliceVar(&databaseServices, "database-services", []string{"messenger", "notifier"},
+		"services whose path to the environment's Aurora cluster (same VPC, admitted on 5432) is checked; empty for none")
 	return cmd
+}
+
+// checkDatabaseReach checks what the local stack does not enforce but AWS
+// would: each service's tasks can reach the environment's Aurora cluster
+// (named after the environment).
+func checkDatabaseReach(ctx context.Context, cmd *cobra.Command, e localstack.Endpoints, account, env string, services []string) error {
+	if len(services) == 0 {
+		return nil
+	}
+	cfg, err := localstack.AccountConfig(ctx, e, account)
+	if err != nil {
+		return err
+	}
+	for _, svc := range services {
+		r, err := svcinfo.ReadDatabaseReach(ctx, cfg, env, svc, env)
+		if err != nil {
+			return fmt.Errorf("%s: %w", env, err)
+		}
+		if p := r.Problems(); len(p) > 0 {
+			return fmt.Errorf("%s: %s", env, strings.Join(p, "; "))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", env, r)
+	}
+	return nil
 }

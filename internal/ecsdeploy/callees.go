@@ -46,7 +46,7 @@ func (c *Client) awaitCallees(ctx context.Context, want Spec, since time.Time) (
 				missing = append(missing, name)
 				continue
 			}
-			if !since.IsZero() && aws.ToTime(svc.CreatedAt).After(since) {
+			if !since.IsZero() && createdAt(svc).After(since) {
 				late = append(late, name)
 			}
 		}
@@ -79,4 +79,19 @@ func primarySince(deployments []ecstypes.Deployment) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// createdAt is when svc was created. Moto leaves the service's createdAt
+// out; its oldest deployment is as old as the service there.
+func createdAt(svc ecstypes.Service) time.Time {
+	if svc.CreatedAt != nil {
+		return *svc.CreatedAt
+	}
+	var first time.Time
+	for _, d := range svc.Deployments {
+		if t := aws.ToTime(d.CreatedAt); first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	return first
 }

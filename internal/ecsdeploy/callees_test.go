@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/pivotapp/platform/internal/acctest"
 	"github.com/pivotapp/platform/internal/ecsdeploy"
@@ -97,5 +98,63 @@ func TestSpec_validatesCalls(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "Invalid Called Service|Service Calls Itself" {
 		t.Errorf("calls problems = %q", got)
+	}
+}
+
+// TestDeploy_redeploysForLateCallee: a service that starts calling a
+// server created after its current deployment is deployed again, since
+// its running tasks cannot resolve the server; one whose callee is older
+// is not.
+func TestDeploy_redeploysForLateCallee(t *testing.T) {
+	needMoto(t)
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
+	ecsdeploytest.PutSecret(t, cfg, "/staging/friend/JWT_KEY", "s3cret")
+	var forced []bool
+	recorded := cfg.Copy()
+	recorded.APIOptions = append(recorded.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("recordForce",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if u, ok := in.Parameters.(*ecs.UpdateServiceInput); ok {
+					forced = append(forced, u.ForceNewDeployment)
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	})
+	c := ecsdeploy.New(recorded)
+	ctx := context.Background()
+
+	client := testSpec(env)
+	client.Name = "friend"
+	client.Deployment.SkipWait = true
+	d, err := c.Deploy(ctx, client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // moto's times have a resolution of a second
+	server := testSpec(env)
+	server.Deployment.SkipWait = true
+	if _, err := c.Deploy(ctx, server, nil); err != nil {
+		t.Fatal(err)
+	}
+	calling := client
+	calling.Calls = []string{"messenger"}
+	if d, err = c.Deploy(ctx, calling, d); err != nil {
+		t.Fatal(err)
+	}
+	if len(forced) != 1 || !forced[0] {
+		t.Fatalf("UpdateService calls forcing a deployment: %v, want one forced", forced)
+	}
+	// Deployed again after messenger: nothing more to force.
+	forced = nil
+	calling.Env = map[string]string{"LOG_LEVEL": "debug"}
+	if _, err = c.Deploy(ctx, calling, d); err != nil {
+		t.Fatal(err)
+	}
+	if len(forced) != 1 || forced[0] {
+		t.Fatalf("UpdateService calls forcing a deployment: %v, want one, not forced", forced)
 	}
 }

@@ -43,7 +43,11 @@ func GetSecret(ctx context.Context, e Endpoints, account, name string) (string, 
 	return aws.ToString(out.Parameter.Value), nil
 }
 
-// accountConfig acts in one of the stack's accounts, by assume-role.
+// AccountConfig acts in one of the stack's accounts, by assume-role.
+func AccountConfig(ctx context.Context, e Endpoints, account string) (aws.Config, error) {
+	return accountConfig(ctx, e, account)
+}
+
 func accountConfig(ctx context.Context, e Endpoints, account string) (aws.Config, error) {
 	s := awsx.NewSessions(awsx.Config{Region: Region, Endpoint: e.AWS, AccessKey: AccessKeyID, SecretKey: SecretAccessKey,
 		AssumeRole: &awsx.AssumeRole{RoleARN: fmt.Sprintf("arn:aws:iam::%s:role/pivot-local", account)}})

@@ -489,6 +489,9 @@ func (r *Runtime) patchServices(resp []byte, began time.Time) []byte {
 			}
 		}
 		svc["runningCount"], svc["pendingCount"] = running, pending
+		if _, ok := svc["createdAt"]; !ok && !s.createdAt.IsZero() {
+			svc["createdAt"] = epoch(s.createdAt) // ECS always reports it; moto leaves it out
+		}
 		var deps []map[string]any
 		for i, d := range s.deployments {
 			dr, dp, df := 0, 0, d.failed

@@ -91,6 +91,8 @@ type service struct {
 	rr        int // round-robin cursor for Service Connect
 	// clientToken is the idempotency token the service was created with.
 	clientToken string
+	// createdAt is when the runtime first saw the service.
+	createdAt time.Time
 }
 
 type deployment struct {
@@ -302,7 +304,7 @@ func (r *Runtime) observe(arn, cluster, name string, desired int, taskDef string
 	s := r.services[arn]
 	if s == nil {
 		account, region := arnAccountRegion(arn)
-		s = &service{arn: arn, account: account, region: region, cluster: cluster, name: name, desired: -1}
+		s = &service{arn: arn, account: account, region: region, cluster: cluster, name: name, desired: -1, createdAt: time.Now()}
 		r.services[arn] = s
 	} else if at.Before(s.updatedAt) {
 		return
