@@ -62,6 +62,57 @@ func groupCPU(pm int) time.Duration {
 	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
 }
 
+// cpuCost is the CPU one operation costs on each side.
+type cpuCost struct{ self, pg time.Duration }
+
+func (c cpuCost) String() string {
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	return fmt.Sprintf("go %.1f us + postgres %.1f us = %.1f us", us(c.self), us(c.pg), us(c.self+c.pg))
+}
+
+// rate is how many operations per second cores would complete if CPU were
+// the only limit.
+func (c cpuCost) rate(cores int) float64 {
+	if c.self+c.pg <= 0 {
+		return 0
+	}
+	return float64(cores) * float64(time.Second) / float64(c.self+c.pg)
+}
+
+type cpuCosts struct{ send, insert, hop cpuCost }
+
+// cpuPerOp measures the CPU per operation of send (counted until the relay
+// has emptied the outbox, so publishing its events is included), insert and
+// hop, each running alone for d.
+func cpuPerOp(ctx context.Context, m cpuMeter, d time.Duration, workers int, countUnsent func() (int, error), send, insert, hop func(context.Context) error) (cpuCosts, error) {
+	measure := func(op func(context.Context) error, settle func()) (cpuCost, error) {
+		before := m.read()
+		r, err := throughput(ctx, d, workers, op)
+		if err != nil {
+			return cpuCost{}, err
+		}
+		if settle != nil {
+			settle()
+		}
+		after := m.read()
+		ops := time.Duration(max(1, int(r*d.Seconds())))
+		return cpuCost{self: (after.self - before.self) / ops, pg: (after.pg - before.pg) / ops}, nil
+	}
+	var c cpuCosts
+	var err error
+	// Start from an empty outbox, so the send's figure holds its own
+	// events only.
+	waitDrained(ctx, countUnsent)
+	if c.send, err = measure(send, func() { waitDrained(ctx, countUnsent) }); err != nil {
+		return c, err
+	}
+	if c.insert, err = measure(insert, nil); err != nil {
+		return c, err
+	}
+	c.hop, err = measure(hop, nil)
+	return c, err
+}
+
 // phase runs fn with a CPU profile written to dir/<name>.prof and prints the
 // CPU microseconds per operation on each side.
 func phase(dir, name string, m cpuMeter, fn func() (ops int, err error)) error {

@@ -10,7 +10,12 @@
 //     INSERTs: the ceiling of any per-call send path on this machine;
 //   - notifier's consumption rate (JetStream -> processed-event + notification
 //     rows -> commit -> ack) against the same INSERT rate;
-//   - p50/p99 latency of both at the same fixed, open-loop request rate.
+//   - p50/p99 latency of both at the same fixed, open-loop request rate;
+//   - the CPU each sent message, Connect call and INSERT costs (this
+//     process and Postgres together; a send until the relay published its
+//     event), as the rate the machine's cores would allow each if CPU were
+//     the only limit: the ratio of those rates is the highest
+//     messenger_send_rate ratio this design can reach here.
 //
 // Each throughput pair is measured in alternating rounds, so a noisy
 // neighbour slows both sides of a ratio alike. Postgres runs with fsync and
@@ -32,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -202,11 +208,35 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 		return err
 	}
 	hopRate, hopBase, err := compare(ctx, duration, concurrency, hop.call, insert)
-	hop.stop()
 	if err != nil {
+		hop.stop()
 		return err
 	}
 	report("connect_hop_rate", hopRate, "calls/s", hopBase, "rows/s")
+
+	// The bound: CPU per operation on each side, this process (clients,
+	// messenger, its relay, the embedded nats-server) plus Postgres. A send
+	// is charged until the relay has published its event.
+	conn, err := pgx.Connect(ctx, pg.URL("messenger"))
+	if err != nil {
+		hop.stop()
+		return err
+	}
+	unsent := func() (int, error) {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
+		return n, err
+	}
+	cpu, err := cpuPerOp(ctx, cpuMeter{pgGroup: pg.PID()}, duration/4, concurrency, unsent, send, insert, hop.call)
+	hop.stop()
+	_ = conn.Close(ctx)
+	if err != nil {
+		return err
+	}
+	cores := runtime.NumCPU()
+	log.Printf("CPU per op: send %s; insert %s; hop %s; %d cores", cpu.send, cpu.insert, cpu.hop, cores)
+	report("messenger_send_cpu_bound_rate", cpu.send.rate(cores), "msg/s", cpu.insert.rate(cores), "rows/s")
+	report("connect_hop_cpu_bound_rate", cpu.hop.rate(cores), "calls/s", cpu.insert.rate(cores), "rows/s")
 
 	baseLat, err := fixedLoad(ctx, duration, rate, insert)
 	if err != nil {
