@@ -5,5 +5,7 @@
 -- group commit wrote a lock into the room's row (a WAL record), and two
 -- groups in flight on one room turned it into a MultiXact. Measured with
 -- `go run ./services/bench -breakdown`, it was about a quarter of
--- Postgres's CPU per sent message (131 -> 100 µs).
+-- Postgres's CPU per sent message (131 -> 100 µs). FOR KEY SHARE also
+-- waits for FOR UPDATE, so every post to a room queued behind an
+-- AddRoomMember of that room.
 ALTER TABLE messages DROP CONSTRAINT messages_room_id_fkey;
