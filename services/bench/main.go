@@ -10,7 +10,12 @@
 //     INSERTs: the ceiling of any per-call send path on this machine;
 //   - notifier's consumption rate (JetStream -> processed-event + notification
 //     rows -> commit -> ack) against the same INSERT rate;
-//   - p50/p99 latency of both at the same fixed, open-loop request rate.
+//   - p50/p99 latency of both at the same fixed, open-loop request rate;
+//   - the CPU each sent message, Connect call and INSERT costs (this
+//     process and Postgres together; a send until the relay published its
+//     event), as the rate the machine's cores would allow each if CPU were
+//     the only limit: the ratio of those rates is the highest
+//     messenger_send_rate ratio this design can reach here.
 //
 // Each throughput pair is measured in alternating rounds, so a noisy
 // neighbour slows both sides of a ratio alike. Postgres runs with fsync and
@@ -32,6 +37,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"sync"
@@ -166,11 +172,7 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 			return err
 		}
 		defer func() { _ = conn.Close(ctx) }()
-		unsent := func() (int, error) {
-			var n int
-			err := conn.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
-			return n, err
-		}
+		unsent := outboxProbe{conn}
 		hop, err := startHop(ctx)
 		if err != nil {
 			return err
@@ -182,7 +184,32 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 			}))
 			return err
 		}
-		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, insert, send, sendNoKey, hop.call)
+		// The relay's claim and mark (outbox.Relay.Flush) without the
+		// publish: n events in passes of 256, each its own transaction.
+		claim := func(n int) (int, error) {
+			done := 0
+			for done < n {
+				err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+					rows, err := tx.Query(ctx, `DELETE FROM outbox WHERE id IN (
+							SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+						RETURNING id, event_id, subject, payload, headers`, min(256, n-done))
+					if err != nil {
+						return err
+					}
+					var id int64
+					var eventID, subject string
+					var payload, headers []byte
+					k, err := pgx.ForEachRow(rows, []any{&id, &eventID, &subject, &payload, &headers}, func() error { return nil })
+					done += int(k.RowsAffected())
+					return err
+				})
+				if err != nil {
+					return done, err
+				}
+			}
+			return done, nil
+		}
+		err = breakdownRun(ctx, breakdownDir, duration, concurrency, pg.PID(), ns, natsDir, unsent, claim, insert, send, sendNoKey, hop.call)
 		var msgs, txs int
 		if qerr := conn.QueryRow(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM messages`).Scan(&msgs, &txs); qerr == nil && txs > 0 {
 			fmt.Printf("breakdown: %d messages in %d transactions (%.1f per group commit)\n", msgs, txs, float64(msgs)/float64(txs))
@@ -202,11 +229,30 @@ func run(ctx context.Context, duration time.Duration, concurrency, rate int, dur
 		return err
 	}
 	hopRate, hopBase, err := compare(ctx, duration, concurrency, hop.call, insert)
-	hop.stop()
 	if err != nil {
+		hop.stop()
 		return err
 	}
 	report("connect_hop_rate", hopRate, "calls/s", hopBase, "rows/s")
+
+	// The bound: CPU per operation on each side, this process (clients,
+	// messenger, its relay, the embedded nats-server) plus Postgres. A send
+	// is charged until the relay has published its event.
+	conn, err := pgx.Connect(ctx, pg.URL("messenger"))
+	if err != nil {
+		hop.stop()
+		return err
+	}
+	cpu, err := cpuPerOp(ctx, cpuMeter{pgGroup: pg.PID()}, duration/2, concurrency, outboxProbe{conn}, send, insert, hop.call)
+	hop.stop()
+	_ = conn.Close(ctx)
+	if err != nil {
+		return err
+	}
+	cores := runtime.NumCPU()
+	log.Printf("CPU per op: send %s; insert %s; hop %s; %d cores", cpu.send, cpu.insert, cpu.hop, cores)
+	report("messenger_send_cpu_bound_rate", cpu.send.rate(cores), "msg/s", cpu.insert.rate(cores), "rows/s")
+	report("connect_hop_cpu_bound_rate", cpu.hop.rate(cores), "calls/s", cpu.insert.rate(cores), "rows/s")
 
 	baseLat, err := fixedLoad(ctx, duration, rate, insert)
 	if err != nil {
@@ -401,4 +447,24 @@ func countRows(ctx context.Context, url, sql string) (int, error) {
 	var n int
 	err = conn.QueryRow(ctx, sql).Scan(&n)
 	return n, err
+}
+
+// outboxProbe reads messenger's outbox on its own connection.
+type outboxProbe struct{ conn *pgx.Conn }
+
+// count returns how many events wait in the outbox.
+func (o outboxProbe) count(ctx context.Context) (int, error) {
+	var n int
+	err := o.conn.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&n)
+	return n, err
+}
+
+// empty reports whether the relay has published every event. It reads the
+// primary key's first entry, as the relay's claim does: a scan of the
+// table would read every row the relay deleted until vacuum, and its
+// cost would be charged to the relay.
+func (o outboxProbe) empty(ctx context.Context) bool {
+	var any bool
+	err := o.conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM outbox ORDER BY id LIMIT 1)`).Scan(&any)
+	return err == nil && !any
 }

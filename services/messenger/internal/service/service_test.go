@@ -893,3 +893,34 @@ func TestGroupedPostsSeeMembersAddedByAnotherTask(t *testing.T) {
 		t.Errorf("recipients = %s, want bob,carol", got)
 	}
 }
+
+// TestSendsDoNotWaitOnAMembershipChange: AddRoomMember holds its room FOR
+// UPDATE while it works. Posts must not queue behind it: a foreign key from
+// messages to rooms made every grouped insert lock the room (FOR KEY
+// SHARE), which waits for FOR UPDATE.
+func TestSendsDoNotWaitOnAMembershipChange(t *testing.T) {
+	t.Parallel()
+	h := start(t, options{})
+	r := createRoom(t, h.grpc, alice, bob)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE`, r.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := h.grpc.SendMessage(sendCtx, connect.NewRequest(&grpcv1.SendMessageRequest{
+		PrincipalUserId: alice, RoomId: r.GetId(), Body: "while a member is being added",
+	})); err != nil {
+		t.Fatalf("send while the room is locked for a membership change: %v", err)
+	}
+}
