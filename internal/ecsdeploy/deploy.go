@@ -139,7 +139,19 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil {
 		liveTD = prior.TaskDefinitionARN
 	}
-	if liveTD != "" {
+	switch {
+	case liveTD == "":
+	case !prior.Unmanaged && prior.TaskRoleARN != "" && prior.ExecutionRoleARN != "" && !coalescingDisabled():
+		// Revisions are immutable, and the prior state describes the one it
+		// names (Refresh reads back any other the service was moved to and
+		// marks settings it does not manage): compare with that instead of
+		// describing it again, as a roll-out to many tenants would per
+		// tenant.
+		if res.TaskRoleARN == prior.TaskRoleARN && res.ExecutionRoleARN == prior.ExecutionRoleARN &&
+			SameTaskDefinitionSpec(want, prior.Spec, res.TaskRoleARN, res.ExecutionRoleARN) {
+			tdARN = liveTD
+		}
+	default:
 		have, err := c.taskDefinition(ctx, liveTD)
 		if err != nil && !isNotFound(err) {
 			return nil, err
