@@ -56,7 +56,11 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil && (prior.Spec.Name != want.Name || prior.Spec.Cluster != want.Cluster) {
 		return nil, fmt.Errorf("service %s: name and cluster cannot change in place (from %s/%s to %s/%s); replace the service", want.Name, prior.Spec.Cluster, prior.Spec.Name, want.Cluster, want.Name)
 	}
-	problems, err := c.Check(ctx, CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets, Subnets: want.Network.Subnets, SecurityGroups: want.Network.SecurityGroups})
+	check := CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets, Subnets: want.Network.Subnets, SecurityGroups: want.Network.SecurityGroups}
+	if prior != nil {
+		check = check.changedSince(prior.Spec.WithDefaults())
+	}
+	problems, err := c.Check(ctx, check)
 	if err != nil {
 		return nil, err
 	}

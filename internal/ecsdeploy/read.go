@@ -230,6 +230,28 @@ type CheckRequest struct {
 	Subnets, SecurityGroups []string
 }
 
+// changedSince leaves out of r what the running service (prior) already
+// depends on: that was checked when it was deployed, and pivot_service's
+// plan of this update checked it again. An update then asks only about
+// what it changes, and a roll-out of a new image about nothing.
+func (r CheckRequest) changedSince(prior Spec) CheckRequest {
+	if r.Cluster == prior.Cluster {
+		r.Cluster = ""
+	}
+	if r.Namespace == prior.Namespace {
+		r.Namespace = ""
+	}
+	// A secret's parameter path names the environment.
+	if r.Environment == prior.Environment {
+		r.Secrets = slices.DeleteFunc(slices.Clone(r.Secrets), func(k string) bool { return slices.Contains(prior.Secrets, k) })
+		r.PlatformSecrets = slices.DeleteFunc(slices.Clone(r.PlatformSecrets), func(k string) bool { return slices.Contains(prior.PlatformSecrets, k) })
+	}
+	if slices.Equal(r.Subnets, prior.Network.Subnets) && slices.Equal(r.SecurityGroups, prior.Network.SecurityGroups) {
+		r.Subnets, r.SecurityGroups = nil, nil
+	}
+	return r
+}
+
 // Check verifies that what the service depends on exists: its cluster
 // (ACTIVE), its Service Connect namespace and every secret parameter. Each
 // problem names the service, the environment and the fix; a secret stored as
