@@ -322,11 +322,14 @@ func (c *Client) checkNetwork(ctx context.Context, r CheckRequest) ([]FieldError
 		ids         []string
 		b           *batch.Batcher[string, string]
 	}{{"network.subnets", "Subnet", r.Subnets, c.subnets}, {"network.security_groups", "Security Group", r.SecurityGroups, c.groups}} {
+		// All of a kind at once: one Get after another made a call per
+		// ID, the batcher coalescing only concurrent callers.
+		got, err := kind.b.GetMany(ctx, "", kind.ids)
+		if err != nil {
+			return nil, err
+		}
 		for _, id := range kind.ids {
-			vpc, found, err := kind.b.Get(ctx, "", id)
-			if err != nil {
-				return nil, err
-			}
+			vpc, found := got[id]
 			if !found {
 				problems = append(problems, FieldError{Field: kind.field, Summary: kind.what + " Not Found", Detail: fmt.Sprintf(
 					"%s %s does not exist in %s, so service %s of environment %s cannot be placed. Use an ID from `aws ec2 describe-%ss` or fix %s.",
