@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -100,9 +101,17 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	creating := prior == nil
 	var undo cleanup
 	defer func() { undo.run(ctx, c) }()
-	account, err := c.accountID(ctx)
-	if err != nil {
-		return nil, err
+	account := ""
+	if prior != nil {
+		// The running service's ARN names the account: no need to ask STS.
+		if a, err := arn.Parse(prior.ServiceARN); err == nil {
+			account = a.AccountID
+		}
+	}
+	if account == "" {
+		if account, err = c.accountID(ctx); err != nil {
+			return nil, err
+		}
 	}
 	res := Resolved{Partition: awsx.Partition(c.region), Region: c.region, AccountID: account}
 	var priorSpec *Spec
