@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +25,10 @@ type cpuUse struct {
 	Harness   float64 // this process: the counting proxy and the test
 	Stack     float64 // the rest of the local stack: PostgreSQL, NATS servers
 	Machine   float64 // every process on the machine, other sessions too
+	// MotoPeak is the most of a core moto used in any one second, and
+	// Saturated the share of the seconds in which the machine's cores were
+	// at least 95% busy.
+	MotoPeak, Saturated float64
 }
 
 // Ours is what the run itself used: everything but other sessions'.
@@ -143,6 +148,9 @@ func measureCPU(motoPID int, fn func()) cpuUse {
 	}
 	var mu sync.Mutex
 	plugins := map[int]float64{} // PID: the most CPU seen
+	type sample struct{ at, moto, machine float64 }
+	var samples []sample
+	t0 := time.Now()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -153,6 +161,9 @@ func measureCPU(motoPID int, fn func()) cpuUse {
 		for {
 			entries, _ := os.ReadDir("/proc")
 			mu.Lock()
+			if m, ok := readProcStat(motoPID); ok {
+				samples = append(samples, sample{at: time.Since(t0).Seconds(), moto: m.self + m.children, machine: machineBusy()})
+			}
 			for _, e := range entries {
 				pid, err := strconv.Atoi(e.Name())
 				if err != nil {
@@ -191,7 +202,25 @@ func measureCPU(motoPID int, fn func()) cpuUse {
 	}
 	children := children1 - children0
 	provider = min(provider, children)
+	var motoPeak float64
+	var seconds, saturated int
+	cores := float64(runtime.NumCPU())
+	for i, j := 0, 0; i < len(samples); i = j {
+		for j = i + 1; j < len(samples) && samples[j].at-samples[i].at < 1; j++ {
+		}
+		if j == len(samples) {
+			break
+		}
+		dt := samples[j].at - samples[i].at
+		motoPeak = max(motoPeak, (samples[j].moto-samples[i].moto)/dt)
+		seconds++
+		if (samples[j].machine-samples[i].machine)/dt >= 0.95*cores {
+			saturated++
+		}
+	}
 	return cpuUse{
+		MotoPeak:  motoPeak,
+		Saturated: float64(saturated) / float64(max(seconds, 1)),
 		Wall:      wall,
 		Moto:      moto1 - moto0,
 		Terraform: children - provider,

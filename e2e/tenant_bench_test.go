@@ -161,8 +161,8 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 			opsMu.Unlock()
 			cpu := measureCPU(s.moto.PID(), func() { terraform.Apply(b, opts) })
 			runs = append(runs, result{took: time.Duration(cpu.Wall * float64(time.Second)), calls: float64(calls.Load()) / float64(n), cpu: cpu})
-			fmt.Printf("step: tenant_rollout %d tenants %s: wall %.2f s, CPU s: moto %.2f terraform %.2f provider %.2f harness %.2f stack %.2f (ours %.2f), machine %.2f\n",
-				n, tag, cpu.Wall, cpu.Moto, cpu.Terraform, cpu.Provider, cpu.Harness, cpu.Stack, cpu.Ours(), cpu.Machine)
+			fmt.Printf("step: tenant_rollout %d tenants %s: wall %.2f s, CPU s: moto %.2f terraform %.2f provider %.2f harness %.2f stack %.2f (ours %.2f), machine %.2f; moto's busiest second %.2f cores, machine saturated %.0f%% of the seconds\n",
+				n, tag, cpu.Wall, cpu.Moto, cpu.Terraform, cpu.Provider, cpu.Harness, cpu.Stack, cpu.Ours(), cpu.Machine, cpu.MotoPeak, 100*cpu.Saturated)
 		}
 		// What one roll-out asked, per tenant (the last one).
 		opsMu.Lock()
