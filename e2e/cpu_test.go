@@ -80,6 +80,24 @@ func processes() map[int]procStat {
 	return out
 }
 
+// childrenOf is the PIDs of pid's children (every thread's list).
+func childrenOf(pid int) []int {
+	lists, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "children"))
+	var out []int
+	for _, l := range lists {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if c, err := strconv.Atoi(f); err == nil {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
 // descendsFrom reports whether pid is root or below it.
 func descendsFrom(all map[int]procStat, pid, root int) bool {
 	for range 64 {
@@ -130,7 +148,8 @@ func rusage(who int) float64 {
 // after. Terraform and the plugins together are exact (RUSAGE_CHILDREN:
 // terraform waits for its plugins, and the test for terraform); the plugins'
 // share is sampled every 50 ms from /proc, so a plugin's last few
-// milliseconds count as terraform's.
+// milliseconds count as terraform's. The sampling itself is this process's
+// (Harness), as are the counting proxy and the tenants' NATS servers.
 func measureCPU(motoPID int, fn func()) cpuUse {
 	self := os.Getpid()
 	longLived := func() (moto, stack float64) {
@@ -158,25 +177,27 @@ func measureCPU(motoPID int, fn func()) cpuUse {
 		defer wg.Done()
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		terraformPID := 0
 		for {
-			entries, _ := os.ReadDir("/proc")
 			mu.Lock()
 			if m, ok := readProcStat(motoPID); ok {
 				samples = append(samples, sample{at: time.Since(t0).Seconds(), moto: m.self + m.children, machine: machineBusy()})
 			}
-			for _, e := range entries {
-				pid, err := strconv.Atoi(e.Name())
-				if err != nil {
-					continue
+			// Only this test's terraform and its plugins, found through the
+			// children lists: other sessions on the machine run theirs, and
+			// scanning all of /proc every tick cost this process seconds.
+			if terraformPID == 0 {
+				for _, c := range childrenOf(self) {
+					if p, ok := readProcStat(c); ok && p.comm == "terraform" {
+						terraformPID = c
+					}
 				}
-				p, ok := readProcStat(pid)
-				if !ok || !strings.HasPrefix(p.comm, "terraform-provi") {
-					continue
-				}
-				// Only the plugins of this test's terraform: other sessions
-				// on the machine run theirs.
-				if tf, ok := readProcStat(p.ppid); ok && tf.ppid == self && p.self > plugins[pid] {
-					plugins[pid] = p.self
+			}
+			if terraformPID != 0 {
+				for _, c := range childrenOf(terraformPID) {
+					if p, ok := readProcStat(c); ok && strings.HasPrefix(p.comm, "terraform-provi") && p.self > plugins[c] {
+						plugins[c] = p.self
+					}
 				}
 			}
 			mu.Unlock()
