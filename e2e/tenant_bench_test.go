@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,6 +43,13 @@ import (
 // (every service: ECS, EC2, RDS, SSM, IAM, ELB, STS) and reported per tenant.
 // Moto runs no task (MOTO_ECS_SERVICE_RUNNING), so each tenant's NATS is a
 // server of the test's.
+//
+// To tell what bounds the 50-tenant side, each roll-out also measures the
+// CPU seconds of moto, terraform, the provider plugins, this process (the
+// proxy, the tenants' NATS servers) and the rest of the stack, and the
+// bench prints the floor they imply against the target of 5 times one
+// tenant; an apply that changes nothing is measured too, for the refresh's
+// share.
 func BenchmarkTenantRollout50vs1(b *testing.B) {
 	if _, err := os.Stat(terraformBinary()); err != nil {
 		b.Fatalf("no Terraform at %s: run `make tools`", terraformBinary())
@@ -56,6 +64,12 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 		b.Fatal(err)
 	}
 	rp := httputil.NewSingleHostReverseProxy(upstream)
+	// Keep connections to moto open: with the default two idle connections
+	// per host, the proxy dialled moto anew for most of the concurrent
+	// calls, work (here and in moto) no real roll-out does.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	rp.Transport = transport
 	counting := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		op := r.Header.Get("X-Amz-Target")
@@ -66,6 +80,10 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 			if v, err := url.ParseQuery(string(body)); err == nil {
 				op = v.Get("Action")
 			}
+		}
+		if op == "" {
+			// REST APIs (S3): the method and the subresource.
+			op = "REST " + r.Method + " ?" + strings.Join(slices.Sorted(maps.Keys(r.URL.Query())), "&")
 		}
 		opsMu.Lock()
 		ops[op]++
@@ -84,6 +102,7 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 	type result struct {
 		took  time.Duration
 		calls float64
+		cpu   cpuUse
 	}
 	// Terraform's default parallelism, as Terraform Cloud runs it, unless
 	// PIVOT_BENCH_PARALLELISM says otherwise.
@@ -147,9 +166,10 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 			opsMu.Lock()
 			clear(ops)
 			opsMu.Unlock()
-			start := time.Now()
-			terraform.Apply(b, opts)
-			runs = append(runs, result{took: time.Since(start), calls: float64(calls.Load()) / float64(n)})
+			cpu := measureCPU(s.moto.PID(), func() { terraform.Apply(b, opts) })
+			runs = append(runs, result{took: time.Duration(cpu.Wall * float64(time.Second)), calls: float64(calls.Load()) / float64(n), cpu: cpu})
+			fmt.Printf("step: tenant_rollout %d tenants %s: wall %.2f s, CPU s: moto %.2f terraform %.2f provider %.2f harness %.2f stack %.2f (ours %.2f), machine %.2f; moto's busiest second %.2f cores, machine saturated %.0f%% of the seconds\n",
+				n, tag, cpu.Wall, cpu.Moto, cpu.Terraform, cpu.Provider, cpu.Harness, cpu.Stack, cpu.Ours(), cpu.Machine, cpu.MotoPeak, 100*cpu.Saturated)
 		}
 		// What one roll-out asked, per tenant (the last one).
 		opsMu.Lock()
@@ -157,6 +177,12 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 			fmt.Printf("step: tenant_rollout %d tenants: %-60s %6.2f calls per tenant\n", n, op, float64(ops[op])/float64(n))
 		}
 		opsMu.Unlock()
+		// An apply that changes nothing (the refresh, the plan and an empty
+		// apply) tells the roll-out's own share from the rest.
+		calls.Store(0)
+		noop := measureCPU(s.moto.PID(), func() { terraform.Apply(b, opts) })
+		fmt.Printf("step: tenant_rollout %d tenants no-op apply: wall %.2f s, CPU s: moto %.2f terraform %.2f provider %.2f harness %.2f stack %.2f (ours %.2f), machine %.2f; %.1f calls per tenant\n",
+			n, noop.Wall, noop.Moto, noop.Terraform, noop.Provider, noop.Harness, noop.Stack, noop.Ours(), noop.Machine, float64(calls.Load())/float64(n))
 		// The release reached every tenant.
 		for i, account := range accounts {
 			name := fmt.Sprintf("t%02d", i+1)
@@ -177,6 +203,33 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 	b.StopTimer()
 	fmt.Printf("bench: tenant_rollout_%d_tenants %.2f s baseline %.2f s ratio %.2f\n", tenants, many.took.Seconds(), one.took.Seconds(), many.took.Seconds()/one.took.Seconds())
 	fmt.Printf("bench: tenant_rollout_aws_calls_per_tenant %.1f calls baseline %.1f calls ratio %.2f\n", many.calls, one.calls, many.calls/one.calls)
+	// Where the time goes: CPU seconds by process class during the median
+	// roll-out of each side.
+	for _, c := range []struct {
+		name      string
+		many, one float64
+	}{
+		{"moto_cpu", many.cpu.Moto, one.cpu.Moto},
+		{"terraform_cpu", many.cpu.Terraform, one.cpu.Terraform},
+		{"provider_cpu", many.cpu.Provider, one.cpu.Provider},
+		{"harness_cpu", many.cpu.Harness, one.cpu.Harness},
+		{"stack_cpu", many.cpu.Stack, one.cpu.Stack},
+		{"own_cpu", many.cpu.Ours(), one.cpu.Ours()},
+		{"machine_cpu", many.cpu.Machine, one.cpu.Machine},
+	} {
+		fmt.Printf("bench: tenant_rollout_%s %.2f s baseline %.2f s ratio %.2f\n", c.name, c.many, c.one, c.many/c.one)
+	}
+	// The floor the 50-tenant side cannot go under on this machine: moto
+	// serves one request at a time (one Python thread holds the GIL), so not
+	// under its CPU seconds; and everything the run itself burns shares
+	// runtime.NumCPU() cores, so not under that total over the cores.
+	cores := float64(runtime.NumCPU())
+	floor := max(many.cpu.Moto, many.cpu.Ours()/cores)
+	target := 5 * one.took.Seconds()
+	// Here the baseline is the target: a ratio above 1 means unreachable.
+	fmt.Printf("bench: tenant_rollout_%d_tenants_floor_vs_target %.2f s baseline %.2f s ratio %.2f\n", tenants, floor, target, floor/target)
+	fmt.Printf("step: tenant_rollout floor: moto %.2f s, own CPU %.2f s over %.0f cores %.2f s; target 5x one tenant %.2f s: %s\n",
+		many.cpu.Moto, many.cpu.Ours(), cores, many.cpu.Ours()/cores, target, map[bool]string{true: "below the floor, unreachable on this machine", false: "above the floor"}[target < floor])
 }
 
 // ecsImage is the app container image a service of a cluster runs.

@@ -449,6 +449,11 @@ func (r *serviceResource) Update(ctx context.Context, req resource.UpdateRequest
 		return
 	}
 	priorDeployed := state.deployed(prior)
+	// Settings of the running revision no attribute shows (Read marked
+	// them): Deploy must look at the revision itself, not the state.
+	unmanaged, diags := req.Private.GetKey(ctx, svcUnmanagedKey)
+	resp.Diagnostics.Append(diags...)
+	priorDeployed.Unmanaged = len(unmanaged) > 0
 	hadScaler, scalerChanged := !state.Autoscaling.IsNull(), !plan.Autoscaling.Equal(state.Autoscaling)
 	if hadScaler && plan.Autoscaling.IsNull() {
 		// The scaler goes first, or it would move the count the deploy

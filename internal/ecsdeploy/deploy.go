@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logstypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -56,7 +57,11 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil && (prior.Spec.Name != want.Name || prior.Spec.Cluster != want.Cluster) {
 		return nil, fmt.Errorf("service %s: name and cluster cannot change in place (from %s/%s to %s/%s); replace the service", want.Name, prior.Spec.Cluster, prior.Spec.Name, want.Cluster, want.Name)
 	}
-	problems, err := c.Check(ctx, CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets, Subnets: want.Network.Subnets, SecurityGroups: want.Network.SecurityGroups})
+	check := CheckRequest{Name: want.Name, Environment: want.Environment, Cluster: want.Cluster, Namespace: want.Namespace, Secrets: want.Secrets, PlatformSecrets: want.PlatformSecrets, Subnets: want.Network.Subnets, SecurityGroups: want.Network.SecurityGroups}
+	if prior != nil {
+		check = check.changedSince(prior.Spec.WithDefaults())
+	}
+	problems, err := c.Check(ctx, check)
 	if err != nil {
 		return nil, err
 	}
@@ -96,9 +101,17 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	creating := prior == nil
 	var undo cleanup
 	defer func() { undo.run(ctx, c) }()
-	account, err := c.accountID(ctx)
-	if err != nil {
-		return nil, err
+	account := ""
+	if prior != nil {
+		// The running service's ARN names the account: no need to ask STS.
+		if a, err := arn.Parse(prior.ServiceARN); err == nil {
+			account = a.AccountID
+		}
+	}
+	if account == "" {
+		if account, err = c.accountID(ctx); err != nil {
+			return nil, err
+		}
 	}
 	res := Resolved{Partition: awsx.Partition(c.region), Region: c.region, AccountID: account}
 	var priorSpec *Spec
@@ -139,7 +152,19 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil {
 		liveTD = prior.TaskDefinitionARN
 	}
-	if liveTD != "" {
+	switch {
+	case liveTD == "":
+	case !prior.Unmanaged && prior.TaskRoleARN != "" && prior.ExecutionRoleARN != "" && !coalescingDisabled():
+		// Revisions are immutable, and the prior state describes the one it
+		// names (Refresh reads back any other the service was moved to and
+		// marks settings it does not manage): compare with that instead of
+		// describing it again, as a roll-out to many tenants would per
+		// tenant.
+		if res.TaskRoleARN == prior.TaskRoleARN && res.ExecutionRoleARN == prior.ExecutionRoleARN &&
+			SameTaskDefinitionSpec(want, prior.Spec, res.TaskRoleARN, res.ExecutionRoleARN) {
+			tdARN = liveTD
+		}
+	default:
 		have, err := c.taskDefinition(ctx, liveTD)
 		if err != nil && !isNotFound(err) {
 			return nil, err

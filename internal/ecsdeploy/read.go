@@ -230,6 +230,28 @@ type CheckRequest struct {
 	Subnets, SecurityGroups []string
 }
 
+// changedSince leaves out of r what the running service (prior) already
+// depends on: that was checked when it was deployed, and pivot_service's
+// plan of this update checked it again. An update then asks only about
+// what it changes, and a roll-out of a new image about nothing.
+func (r CheckRequest) changedSince(prior Spec) CheckRequest {
+	if r.Cluster == prior.Cluster {
+		r.Cluster = ""
+	}
+	if r.Namespace == prior.Namespace {
+		r.Namespace = ""
+	}
+	// A secret's parameter path names the environment.
+	if r.Environment == prior.Environment {
+		r.Secrets = slices.DeleteFunc(slices.Clone(r.Secrets), func(k string) bool { return slices.Contains(prior.Secrets, k) })
+		r.PlatformSecrets = slices.DeleteFunc(slices.Clone(r.PlatformSecrets), func(k string) bool { return slices.Contains(prior.PlatformSecrets, k) })
+	}
+	if slices.Equal(r.Subnets, prior.Network.Subnets) && slices.Equal(r.SecurityGroups, prior.Network.SecurityGroups) {
+		r.Subnets, r.SecurityGroups = nil, nil
+	}
+	return r
+}
+
 // Check verifies that what the service depends on exists: its cluster
 // (ACTIVE), its Service Connect namespace and every secret parameter. Each
 // problem names the service, the environment and the fix; a secret stored as
@@ -300,11 +322,14 @@ func (c *Client) checkNetwork(ctx context.Context, r CheckRequest) ([]FieldError
 		ids         []string
 		b           *batch.Batcher[string, string]
 	}{{"network.subnets", "Subnet", r.Subnets, c.subnets}, {"network.security_groups", "Security Group", r.SecurityGroups, c.groups}} {
+		// All of a kind at once: one Get after another made a call per
+		// ID, the batcher coalescing only concurrent callers.
+		got, err := kind.b.GetMany(ctx, "", kind.ids)
+		if err != nil {
+			return nil, err
+		}
 		for _, id := range kind.ids {
-			vpc, found, err := kind.b.Get(ctx, "", id)
-			if err != nil {
-				return nil, err
-			}
+			vpc, found := got[id]
 			if !found {
 				problems = append(problems, FieldError{Field: kind.field, Summary: kind.what + " Not Found", Detail: fmt.Sprintf(
 					"%s %s does not exist in %s, so service %s of environment %s cannot be placed. Use an ID from `aws ec2 describe-%ss` or fix %s.",

@@ -3,6 +3,7 @@ package ecsdeploy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,42 @@ func TestDeploymentSteady(t *testing.T) {
 	e := &DeploymentError{Service: "s", Cluster: "c", Reason: "r", StoppedTasks: []string{"abc: Essential container in task exited (app: exit 1 )"}}
 	if !strings.Contains(e.Error(), "Stopped tasks:\n  - abc: Essential container in task exited") {
 		t.Fatalf("stopped tasks missing from %q", e.Error())
+	}
+}
+
+func TestCheckRequestChangedSince(t *testing.T) {
+	prior := Spec{
+		Name: "messenger", Environment: "acme", Cluster: "acme", Namespace: "acme.pivot.local",
+		Secrets: []string{"JWT_KEY"}, PlatformSecrets: []string{"NATS_PASSWORD"},
+		Network: Network{Subnets: []string{"subnet-1"}, SecurityGroups: []string{"sg-1"}},
+	}
+	full := CheckRequest{
+		Name: "messenger", Environment: "acme", Cluster: "acme", Namespace: "acme.pivot.local",
+		Secrets: []string{"JWT_KEY"}, PlatformSecrets: []string{"NATS_PASSWORD"},
+		Subnets: []string{"subnet-1"}, SecurityGroups: []string{"sg-1"},
+	}
+	// A new image changes no dependency: nothing to ask.
+	got := full.changedSince(prior)
+	if got.Cluster != "" || got.Namespace != "" || len(got.Secrets)+len(got.PlatformSecrets)+len(got.Subnets)+len(got.SecurityGroups) != 0 {
+		t.Errorf("an image bump still checks %+v", got)
+	}
+	// What changes is checked, and only that.
+	changed := full
+	changed.Namespace = "other.pivot.local"
+	changed.Secrets = []string{"JWT_KEY", "API_KEY"}
+	changed.Subnets = []string{"subnet-2"}
+	got = changed.changedSince(prior)
+	if got.Cluster != "" || got.Namespace != "other.pivot.local" || !slices.Equal(got.Secrets, []string{"API_KEY"}) ||
+		len(got.PlatformSecrets) != 0 || !slices.Equal(got.Subnets, []string{"subnet-2"}) || !slices.Equal(got.SecurityGroups, []string{"sg-1"}) {
+		t.Errorf("changed dependencies: got %+v", got)
+	}
+	if !slices.Equal(changed.Secrets, []string{"JWT_KEY", "API_KEY"}) {
+		t.Errorf("changedSince modified its receiver's secrets: %v", changed.Secrets)
+	}
+	// In another environment every secret is another parameter.
+	moved := full
+	moved.Environment = "beta"
+	if got := moved.changedSince(prior); !slices.Equal(got.Secrets, []string{"JWT_KEY"}) || !slices.Equal(got.PlatformSecrets, []string{"NATS_PASSWORD"}) {
+		t.Errorf("moved environment: got %+v", got)
 	}
 }

@@ -338,16 +338,16 @@ func (m *Manager) Read(ctx context.Context, name string) (State, error) {
 	if err := m.readExecutionRole(ctx, &st); err != nil {
 		return State{}, err
 	}
-	for key, group := range map[string]string{"services": names.ServicesSecurityGroup(), "ingress": names.IngressSecurityGroup()} {
-		id, err := m.findSecurityGroup(ctx, "", group)
-		if err == nil {
-			st.Components["security_group/"+key] = id
-			if key == "ingress" {
-				st.IngressSecurityGroup = id
-			}
-		} else if !errors.Is(err, errNoGroup) {
-			return State{}, err
-		}
+	sgs, err := m.findSecurityGroups(ctx, names.ServicesSecurityGroup(), names.IngressSecurityGroup())
+	if err != nil {
+		return State{}, err
+	}
+	if id := sgs[names.ServicesSecurityGroup()]; id != "" {
+		st.Components["security_group/services"] = id
+	}
+	if id := sgs[names.IngressSecurityGroup()]; id != "" {
+		st.Components["security_group/ingress"] = id
+		st.IngressSecurityGroup = id
 	}
 
 	params, err := m.readParams(ctx, name)

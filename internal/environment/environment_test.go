@@ -300,11 +300,20 @@ func TestDriftIsReportedAndRepaired(t *testing.T) {
 	if _, err := cloudwatchlogs.NewFromConfig(cfg).DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/pivot/drift")}); err != nil {
 		t.Fatal(err)
 	}
+	// The services' group (its only user, the collector, is gone).
+	e := ec2.NewFromConfig(cfg)
+	groups, err := e.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: []string{environment.NamesOf("drift").ServicesSecurityGroup()}}}})
+	if err != nil || len(groups.SecurityGroups) != 1 {
+		t.Fatalf("find the services' group: %v", err)
+	}
+	if _, err := e.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: groups.SecurityGroups[0].GroupId}); err != nil {
+		t.Fatal(err)
+	}
 	st, err := m.Read(ctx, "drift")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"service/otel-collector", "parameter/OTEL_EXPORTER_OTLP_ENDPOINT", "log_group"} {
+	for _, k := range []string{"service/otel-collector", "parameter/OTEL_EXPORTER_OTLP_ENDPOINT", "log_group", "security_group/services"} {
 		if _, ok := st.Components[k]; ok {
 			t.Errorf("component %s still reported", k)
 		}

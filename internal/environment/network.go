@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -175,6 +176,22 @@ func (m *Manager) findSecurityGroup(ctx context.Context, vpc, name string) (stri
 		return "", errNoGroup
 	}
 	return aws.ToString(out.SecurityGroups[0].GroupId), nil
+}
+
+// findSecurityGroups is findSecurityGroup (in any VPC) for several names in
+// one call: the IDs of those found, by name.
+func (m *Manager) findSecurityGroups(ctx context.Context, names ...string) (map[string]string, error) {
+	out, err := m.ec2.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{{Name: aws.String("group-name"), Values: names}}})
+	if err != nil {
+		return nil, fmt.Errorf("find security groups %s: %w", strings.Join(names, ", "), err)
+	}
+	found := map[string]string{}
+	for _, g := range out.SecurityGroups {
+		if name := aws.ToString(g.GroupName); found[name] == "" {
+			found[name] = aws.ToString(g.GroupId)
+		}
+	}
+	return found, nil
 }
 
 func (m *Manager) authorize(ctx context.Context, group string, perm ec2types.IpPermission) error {

@@ -97,6 +97,7 @@ type Parameter struct {
 type ParameterStore interface {
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, opts ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameters(ctx context.Context, in *ssm.GetParametersInput, opts ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
 	DeleteParameter(ctx context.Context, in *ssm.DeleteParameterInput, opts ...func(*ssm.Options)) (*ssm.DeleteParameterOutput, error)
 	AddTagsToResource(ctx context.Context, in *ssm.AddTagsToResourceInput, opts ...func(*ssm.Options)) (*ssm.AddTagsToResourceOutput, error)
 }
@@ -294,14 +295,11 @@ FROM pg_database d WHERE d.datname = $1`, spec.Database).Scan(&st.Isolated)
 		return State{}, fmt.Errorf("read privileges of %s: %w", spec.Database, err)
 	}
 
-	wu, wp, err := m.getURL(ctx, ParameterPath(spec.Environment, spec.Service, WriterParameter))
+	urls, params, err := m.getURLs(ctx, ParameterPath(spec.Environment, spec.Service, WriterParameter), ParameterPath(spec.Environment, spec.Service, ReaderParameter))
 	if err != nil {
 		return State{}, err
 	}
-	ru, rp, err := m.getURL(ctx, ParameterPath(spec.Environment, spec.Service, ReaderParameter))
-	if err != nil {
-		return State{}, err
-	}
+	wu, wp, ru, rp := urls[0], params[0], urls[1], params[1]
 	st.Writer, st.Reader = wp, rp
 	st.WriterEndpoint, st.ReaderEndpoint = wu.Host, ru.Host
 	st.SSLMode = wu.Query().Get("sslmode")
@@ -488,6 +486,34 @@ func (m *Manager) putURL(ctx context.Context, spec Spec, name, value string) err
 		return fmt.Errorf("tag parameter %s: %w", p, err)
 	}
 	return nil
+}
+
+// getURLs is getURL for several parameters in one call, as every refresh
+// reads both of a database's URLs.
+func (m *Manager) getURLs(ctx context.Context, names ...string) ([]*url.URL, []Parameter, error) {
+	out, err := m.SSM.GetParameters(ctx, &ssm.GetParametersInput{Names: names, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read parameters %s: %w", strings.Join(names, ", "), err)
+	}
+	got := make(map[string]ssmtypes.Parameter, len(out.Parameters))
+	for _, p := range out.Parameters {
+		got[aws.ToString(p.Name)] = p
+	}
+	urls, params := make([]*url.URL, len(names)), make([]Parameter, len(names))
+	for i, name := range names {
+		p, ok := got[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("parameter %s: %w", name, ErrNotFound)
+		}
+		u, err := url.Parse(aws.ToString(p.Value))
+		if err != nil {
+			// The value is a secret, so the parse error (which quotes it) is
+			// not passed on.
+			return nil, nil, fmt.Errorf("parameter %s does not hold a connection URL", name)
+		}
+		urls[i], params[i] = u, Parameter{Name: name, ARN: aws.ToString(p.ARN), Version: p.Version}
+	}
+	return urls, params, nil
 }
 
 func (m *Manager) getURL(ctx context.Context, name string) (*url.URL, Parameter, error) {
