@@ -127,7 +127,7 @@ func TestKillTenantApplyConverges(t *testing.T) {
 		}
 		// The test destroys what it made; a real tenant keeps protection.
 		unprotect(t, file)
-		passwords, urls := tenantNATS(t, name)
+		passwords, urls := s.tenantNATS(t, map[string]string{name: account})
 		r := newRoot(tree, "tenants", cliConfig, with(tenants.opts.EnvVars, "TF_VAR_tenant", name,
 			"TF_VAR_tenant_nats_passwords", passwords, "TF_VAR_tenant_jetstream_urls", urls))
 		r.opts.TerraformDir = dir
