@@ -119,7 +119,7 @@ func TestDeliveryChainRehearsal(t *testing.T) {
 	tfVar := func(k, v string, hcl bool) tfc.Var {
 		return tfc.Var{Key: k, Value: v, Category: tfe.CategoryTerraform, HCL: hcl}
 	}
-	natsPasswords, jetstreamURLs := tenantNATS(t, append(append([]string{}, healthy...), broken)...)
+	natsPasswords, jetstreamURLs := s.tenantNATS(t, map[string]string{healthy[0]: accounts[healthy[0]], healthy[1]: accounts[healthy[1]], broken: accounts[broken]})
 	tenantVars := append(envVars(s.natsProd), tfVar("deployer_role_arn", roleARN(accounts["prod"]), false), tfVar("image_registry", registry, false),
 		tfVar("database", database(""), true), tfVar("tenant_nats_passwords", natsPasswords, true), tfVar("tenant_jetstream_urls", jetstreamURLs, true))
 	specs := []tfc.WorkspaceSpec{

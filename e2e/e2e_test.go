@@ -90,32 +90,35 @@ func TestReleaseFlow(t *testing.T) {
 		"TF_VAR_image_registry", registry,
 		"TF_VAR_nats_url", s.natsProd.URL,
 		// Production differs from staging in inputs only: a reader, its own
-		// log level. (Moto reports one running task per service, so counts
-		// above one would never look steady here.) Protection is off so the
-		// test can destroy it.
+		// log level, two tasks of friend (steady only once both run and
+		// pass their health check). Protection is off so the test can
+		// destroy it.
 		"TF_VAR_database", database(`, reader_count = 1, deletion_protection = false`),
 		"TF_VAR_service_env", `{ friend = { LOG_LEVEL = "WARN" } }`,
+		"TF_VAR_desired_counts", `{ friend = 2 }`,
 		// Production manages the services' repositories in the registry
 		// account, keeping the tags staging's and its own release name.
 		"TF_VAR_registry", fmt.Sprintf(`{ role_arn = %q, pull_account_ids = [%q, %q] }`, roleARN(accounts["registry"]), accounts["staging"], accounts["prod"]),
 	))
-	// Moto runs no task, so each tenant's managed NATS is stood in for by a
-	// server of its own, where Terraform puts the tenant's streams.
-	tenantNATS := map[string]string{}
+	// Each tenant's managed NATS runs as a task in the tenant's own
+	// network; the runtime publishes its port on the host, as the tenants
+	// workspace's private path to it, where Terraform puts the streams.
+	tenantNATS, tenantJetStream, tenantPasswords := map[string]string{}, map[string]string{}, map[string]string{}
 	for _, name := range []string{"acme", "globex"} {
-		n, err := localstack.StartNATS(localstack.NATSOptions{StoreDir: filepath.Join(t.TempDir(), "nats-"+name)})
+		addr, err := s.ecs.Publish(accounts[name], name, "nats", 4222)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(n.Stop)
-		tenantNATS[name] = n.URL
+		tenantPasswords[name] = randomHex(t, 16)
+		tenantJetStream[name] = "nats://" + addr
+		tenantNATS[name] = "nats://pivot:" + tenantPasswords[name] + "@" + addr
 	}
 	tenants := newRoot(tree, "tenants", cliConfig, with(s.providerEnv(s.natsProd),
 		"TF_VAR_deployer_role_arn", roleARN(accounts["prod"]),
 		"TF_VAR_image_registry", registry,
 		"TF_VAR_database", database(""),
-		"TF_VAR_tenant_nats_passwords", fmt.Sprintf(`{ acme = %q, globex = %q }`, randomHex(t, 16), randomHex(t, 16)),
-		"TF_VAR_tenant_jetstream_urls", fmt.Sprintf(`{ acme = %q, globex = %q }`, tenantNATS["acme"], tenantNATS["globex"]),
+		"TF_VAR_tenant_nats_passwords", fmt.Sprintf(`{ acme = %q, globex = %q }`, tenantPasswords["acme"], tenantPasswords["globex"]),
+		"TF_VAR_tenant_jetstream_urls", fmt.Sprintf(`{ acme = %q, globex = %q }`, tenantJetStream["acme"], tenantJetStream["globex"]),
 	))
 
 	stagingAWS, prodAWS := s.aws(t, accounts["staging"]), s.aws(t, accounts["prod"])
@@ -146,6 +149,7 @@ func TestReleaseFlow(t *testing.T) {
 		"staging plan is empty": staging.assertNoChanges,
 		"staging resources": func(t *testing.T) {
 			checkEnvironment(t, s, stagingAWS, "staging", "friend.staging."+zone, s.natsStaging.URL, declared)
+			assertTasksRunning(t, stagingAWS, "staging")
 		},
 		"staging release": func(t *testing.T) {
 			if got := releaseImages(t, stagingAWS, "staging"); !maps.Equal(got, declared) {
@@ -161,6 +165,9 @@ func TestReleaseFlow(t *testing.T) {
 		"prod plan is empty": prod.assertNoChanges,
 		"prod resources": func(t *testing.T) {
 			checkEnvironment(t, s, prodAWS, "prod", "friend."+zone, s.natsProd.URL, releaseImages(t, stagingAWS, "staging"))
+			if tasks := assertTasksRunning(t, prodAWS, "prod"); tasks["friend"] != 2 {
+				t.Errorf("prod friend runs %d tasks, want 2 (desired_counts input)", tasks["friend"])
+			}
 			running := ecsServices(t, prodAWS, "prod")
 			if got := running["friend"].Env["LOG_LEVEL"]; got != "WARN" {
 				t.Errorf("prod friend LOG_LEVEL = %q, want WARN (service_env input)", got)
@@ -218,6 +225,7 @@ func TestReleaseFlow(t *testing.T) {
 		prod.apply(t)
 		after := ecsServices(t, prodAWS, "prod")
 		assertImages(t, "prod", after, promoted)
+		assertTasksRunning(t, prodAWS, "prod")
 		for _, name := range []string{"friend", "notifier"} {
 			if after[name].TaskDefinition != prodTaskDefinitions[name].TaskDefinition {
 				t.Errorf("prod %s moved from %s to %s, though only messenger was promoted", name, prodTaskDefinitions[name].TaskDefinition, after[name].TaskDefinition)
@@ -247,6 +255,7 @@ func TestReleaseFlow(t *testing.T) {
 		for _, name := range tenantNames {
 			got := ecsServices(t, s.aws(t, accounts[name]), name)
 			assertImages(t, "tenant "+name, got, promoted)
+			assertTasksRunning(t, s.aws(t, accounts[name]), name)
 			for _, platform := range []string{"otel-collector", "nats"} {
 				if _, ok := got[platform]; !ok {
 					t.Errorf("tenant %s: platform service %s is not running (services: %v)", name, platform, slices.Sorted(maps.Keys(got)))

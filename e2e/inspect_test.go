@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/jackc/pgx/v5"
@@ -81,6 +82,38 @@ func ecsServices(t *testing.T, cfg aws.Config, cluster string) map[string]runnin
 		}
 	}
 	return out
+}
+
+// assertTasksRunning checks that every service of the cluster runs as many
+// tasks of its current revision as it desires, each RUNNING and none
+// failing its health check, as ECS (the local ECS runtime, through its
+// proxy) describes them, and returns the count of each.
+func assertTasksRunning(t *testing.T, cfg aws.Config, cluster string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	client := ecs.NewFromConfig(cfg)
+	counts := map[string]int{}
+	for name, svc := range ecsServices(t, cfg, cluster) {
+		list, err := client.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(name), DesiredStatus: ecstypes.DesiredStatusRunning})
+		if err != nil {
+			t.Fatalf("list tasks of %s/%s: %v", cluster, name, err)
+		}
+		if len(list.TaskArns) > 0 {
+			out, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: list.TaskArns})
+			if err != nil {
+				t.Fatalf("describe tasks of %s/%s: %v", cluster, name, err)
+			}
+			for _, tk := range out.Tasks {
+				if aws.ToString(tk.LastStatus) == "RUNNING" && tk.HealthStatus != ecstypes.HealthStatusUnhealthy && aws.ToString(tk.TaskDefinitionArn) == svc.TaskDefinition {
+					counts[name]++
+				}
+			}
+		}
+		if counts[name] != int(svc.DesiredCount) {
+			t.Errorf("%s/%s: %d tasks of %s running, want %d", cluster, name, counts[name], svc.TaskDefinition, svc.DesiredCount)
+		}
+	}
+	return counts
 }
 
 // assertImages checks that each named service runs <registry>/pivot/<name>:<tag>.

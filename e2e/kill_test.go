@@ -43,8 +43,10 @@ import (
 // Cloudflare as they were before: anything the killed apply made outside
 // the state would survive the destroy.
 //
-// PIVOT_KILL_POINTS sets the number of points (default 12, about a
-// minute).
+// PIVOT_KILL_POINTS sets the number of points (default 12: about a minute
+// when moto alone answered ECS; on the local ECS runtime each point's
+// apply waits for real tasks, and the test took about 17 minutes on a
+// loaded 2-core machine).
 func TestKillAnywhereConverges(t *testing.T) {
 	t.Parallel() // its own stack; the runtime tests run alone before
 	if _, err := os.Stat(terraformBinary()); err != nil {
@@ -127,7 +129,7 @@ func TestKillTenantApplyConverges(t *testing.T) {
 		}
 		// The test destroys what it made; a real tenant keeps protection.
 		unprotect(t, file)
-		passwords, urls := tenantNATS(t, name)
+		passwords, urls := s.tenantNATS(t, map[string]string{name: account})
 		r := newRoot(tree, "tenants", cliConfig, with(tenants.opts.EnvVars, "TF_VAR_tenant", name,
 			"TF_VAR_tenant_nats_passwords", passwords, "TF_VAR_tenant_jetstream_urls", urls))
 		r.opts.TerraformDir = dir

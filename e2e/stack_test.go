@@ -22,6 +22,7 @@ import (
 	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/cfemu"
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/ecsrt"
 	"github.com/pivotapp/platform/internal/localstack/faults"
 )
 
@@ -38,7 +39,12 @@ func terraformBinary() string { return filepath.Join(repoRoot(), "bin", "terrafo
 // declare the stream MESSENGER.
 type stack struct {
 	moto *localstack.Moto
-	// faults, when set, stands between the providers and moto.
+	// ecs runs the services' tasks as processes; clients reach AWS through
+	// its proxy (ecsProxy), so what ECS reports comes from what runs. Set
+	// by startStack, not by the tests that start a whole localstack.Stack.
+	ecs      *ecsrt.Runtime
+	ecsProxy *ecsrt.Proxy
+	// faults, when set, stands between the providers and the proxy.
 	faults      *faults.Server
 	natsStaging *localstack.NATS
 	natsProd    *localstack.NATS
@@ -48,9 +54,13 @@ type stack struct {
 }
 
 // startStack brings the components up concurrently and stops them when the
-// test ends.
+// test ends. The local ECS runtime needs root (network namespaces); CI runs
+// as root.
 func startStack(t testing.TB) *stack {
 	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the local ECS runtime needs root for network namespaces; CI runs as root")
+	}
 	ctx := context.Background()
 	// Not t.TempDir: its 0700 folders are closed to the postgres user the
 	// local PostgreSQL drops to when the tests run as root.
@@ -69,7 +79,16 @@ func startStack(t testing.TB) *stack {
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
-		s.moto, errs[0] = localstack.StartMoto(ctx, localstack.MotoOptions{LogFile: filepath.Join(dir, "moto.log")})
+		if s.moto, errs[0] = localstack.StartMoto(ctx, localstack.MotoOptions{LogFile: filepath.Join(dir, "moto.log")}); errs[0] != nil {
+			return
+		}
+		s.ecs = ecsrt.New(ecsrt.Options{
+			MotoEndpoint: s.moto.Endpoint, Region: localstack.Region, AccessKey: localstack.AccessKeyID, SecretKey: localstack.SecretAccessKey,
+			SourceDir: repoRoot(), Dir: filepath.Join(dir, "ecs"),
+		})
+		if errs[0] = s.ecs.Start(ctx); errs[0] == nil {
+			s.ecsProxy, errs[0] = ecsrt.StartProxy(s.ecs)
+		}
 	}()
 	go func() {
 		defer wg.Done()
@@ -95,6 +114,12 @@ func startStack(t testing.TB) *stack {
 		if s.cf != nil {
 			_ = s.cf.Close()
 		}
+		if s.ecsProxy != nil {
+			_ = s.ecsProxy.Close()
+		}
+		if s.ecs != nil {
+			s.ecs.Stop()
+		}
 		s.natsProd.Stop()
 		s.natsStaging.Stop()
 		s.pg.Stop()
@@ -113,7 +138,7 @@ func startStack(t testing.TB) *stack {
 // the apply converged only if every one of those was retried.
 func (s *stack) withFaults(t testing.TB, cfg faults.Config) {
 	t.Helper()
-	f, err := faults.Start(s.moto.Endpoint, cfg)
+	f, err := faults.Start(s.awsEndpoint(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +152,7 @@ func (s *stack) withFaults(t testing.TB, cfg faults.Config) {
 // providerEnv is what the provider reads from its environment: the local
 // stack's endpoints, as `pivotctl local up` writes them to .pivot/local/env.
 func (s *stack) providerEnv(nats *localstack.NATS) map[string]string {
-	endpoint := s.moto.Endpoint
+	endpoint := s.awsEndpoint()
 	if s.faults != nil {
 		endpoint = s.faults.URL
 	}
@@ -142,6 +167,15 @@ func (s *stack) providerEnv(nats *localstack.NATS) map[string]string {
 		"CLOUDFLARE_BASE_URL":      s.cf.URL,
 		"PIVOT_POSTGRES_ADMIN_URL": s.pg.MasterURL("postgres"),
 	}
+}
+
+// awsEndpoint is AWS without faults: the ECS runtime's proxy in front of
+// moto, or moto itself for a stack made without startStack.
+func (s *stack) awsEndpoint() string {
+	if s.ecsProxy != nil {
+		return s.ecsProxy.URL
+	}
+	return s.moto.Endpoint
 }
 
 // postgresEndpoint is the host:port of the local PostgreSQL, which stands
@@ -160,7 +194,7 @@ func (s *stack) postgresEndpoint(t testing.TB) string {
 func (s *stack) aws(t testing.TB, account string) aws.Config {
 	t.Helper()
 	sess := awsx.NewSessions(awsx.Config{
-		Region: localstack.Region, Endpoint: s.moto.Endpoint, AccessKey: localstack.AccessKeyID, SecretKey: localstack.SecretAccessKey,
+		Region: localstack.Region, Endpoint: s.awsEndpoint(), AccessKey: localstack.AccessKeyID, SecretKey: localstack.SecretAccessKey,
 		AssumeRole: &awsx.AssumeRole{RoleARN: roleARN(account), SessionName: "e2e-inspect"},
 	})
 	cfg, err := sess.For(context.Background(), awsx.Target{})

@@ -41,15 +41,14 @@ import (
 // tenants' stacks are created first and not timed; each side is the median
 // of three roll-outs. AWS calls are counted at a proxy in front of moto
 // (every service: ECS, EC2, RDS, SSM, IAM, ELB, STS) and reported per tenant.
-// Moto runs no task (MOTO_ECS_SERVICE_RUNNING), so each tenant's NATS is a
-// server of the test's.
+// The tenants' tasks run on the local ECS runtime; each tenant's managed
+// NATS is a task of its own, its port published on the host for Terraform.
 //
 // To tell what bounds the 50-tenant side, each roll-out also measures the
 // CPU seconds of moto, terraform, the provider plugins, this process (the
-// proxy, the tenants' NATS servers) and the rest of the stack, and the
-// bench prints the floor they imply against the target of 5 times one
-// tenant; an apply that changes nothing is measured too, for the refresh's
-// share.
+// proxy) and the rest of the stack, and the bench prints the floor they
+// imply against the target of 5 times one tenant; an apply that changes
+// nothing is measured too, for the refresh's share.
 func BenchmarkTenantRollout50vs1(b *testing.B) {
 	if _, err := os.Stat(terraformBinary()); err != nil {
 		b.Fatalf("no Terraform at %s: run `make tools`", terraformBinary())
@@ -59,7 +58,7 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 	var calls atomic.Int64
 	var opsMu sync.Mutex
 	ops := map[string]int{}
-	upstream, err := url.Parse(s.moto.Endpoint)
+	upstream, err := url.Parse(s.awsEndpoint())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -131,13 +130,12 @@ func BenchmarkTenantRollout50vs1(b *testing.B) {
 				b.Fatal(err)
 			}
 			s.putSecrets(b, account, "/"+name+"/friend/JWT_HS256_SECRET")
-			ns, err := localstack.StartNATS(localstack.NATSOptions{StoreDir: filepath.Join(b.TempDir(), "nats")})
+			addr, err := s.ecs.Publish(account, name, "nats", 4222)
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Cleanup(ns.Stop)
 			passwords = append(passwords, fmt.Sprintf("%s = %q", name, randomHex(b, 16)))
-			urls = append(urls, fmt.Sprintf("%s = %q", name, ns.URL))
+			urls = append(urls, fmt.Sprintf("%s = %q", name, "nats://"+addr))
 		}
 		env := maps.Clone(s.providerEnv(s.natsProd))
 		for k, v := range map[string]string{

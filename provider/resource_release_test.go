@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -18,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/ecsdeploy/ecsdeploytest"
 	"github.com/pivotapp/platform/internal/release"
 )
 
@@ -108,7 +111,9 @@ func TestAccRelease_lifecycle(t *testing.T) {
 	})
 }
 
-// A release is written only when every service runs its tag, steady.
+// A release is written only when every service runs its tag, steady: the
+// services' tasks are real processes of the local ECS runtime, so a service
+// whose tasks cannot start, or one still rolling out, does not verify.
 func TestAccRelease_verify(t *testing.T) {
 	t.Parallel()
 	a := acctest.NewAWS(t)
@@ -118,53 +123,98 @@ func TestAccRelease_verify(t *testing.T) {
 	if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("staging")}); err != nil {
 		t.Fatal(err)
 	}
-	td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: aws.String("staging-messenger"), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-		NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
-		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("123.dkr.ecr.us-east-1.amazonaws.com/pivot/messenger:aaa111"), Essential: aws.Bool(true)}},
+	var runnable []ecstypes.KeyValuePair
+	for k, v := range ecsdeploytest.RunnableEnv() {
+		runnable = append(runnable, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(v)})
+	}
+	// deploy registers a revision of image:tag and rolls service onto it,
+	// creating the service (with the circuit breaker on) the first time.
+	deploy := func(service, image, tag string, env []ecstypes.KeyValuePair) {
+		t.Helper()
+		td, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+			Family: aws.String("staging-" + service), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+			NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{
+				Name: aws.String("app"), Image: aws.String("123.dkr.ecr.us-east-1.amazonaws.com/pivot/" + image + ":" + tag), Essential: aws.Bool(true),
+				Environment:  env,
+				PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(8080), Name: aws.String("grpc")}},
+				// Checked first 30s after start: a rollout takes at least that.
+				HealthCheck: &ecstypes.HealthCheck{Command: []string{"CMD", "/app", "--health-check"}, Interval: aws.Int32(30)},
+			}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := (svcInspector{t: t, cfg: cfg, env: ecsdeploytest.Env{Cluster: "staging"}}).service(service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc != nil {
+			_, err = client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String(service), TaskDefinition: td.TaskDefinition.TaskDefinitionArn})
+		} else {
+			_, err = client.CreateService(ctx, &ecs.CreateServiceInput{
+				Cluster: aws.String("staging"), ServiceName: aws.String(service), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+				DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
+				DeploymentConfiguration: &ecstypes.DeploymentConfiguration{DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
+			})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// until waits for what ECS reports of the services to satisfy ok.
+	until := func(what string, ok func(map[string]release.Running) bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			running, err := release.Observe(ctx, client, "staging", []string{"friend", "messenger"})
+			if err == nil && ok(running) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still %+v, %v", what, running, err)
+			}
+			time.Sleep(time.Second)
+		}
+	}
+	// friend starts with the runnable environment; messenger, without its
+	// database and NATS, exits at start-up until the circuit breaker stops
+	// the rollout.
+	deploy("friend", "friend", "aaa111", runnable)
+	deploy("messenger", "messenger", "aaa111", nil)
+	until("friend steady, messenger's rollout failed", func(r map[string]release.Running) bool {
+		return r["friend"].Steady && strings.HasPrefix(r["messenger"].Reason, "deployment failed")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{
-		Cluster: aws.String("staging"), ServiceName: aws.String("messenger"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
-		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
-	}); err != nil {
-		t.Fatal(err)
-	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:      testAccReleaseConfig(a, `{ messenger = "bbb222", friend = "aaa111" }`, `verify_cluster = "staging"`),
-				ExpectError: regexp.MustCompile(`(?s)Release Not Verified.*friend: no active service in cluster staging.*messenger: runs no image tagged bbb222.*Nothing was recorded`),
+				Config: testAccReleaseConfig(a, `{ friend = "bbb222", messenger = "aaa111", notifier = "aaa111" }`, `verify_cluster = "staging"`),
+				ExpectError: svcExpectError(`Release Not Verified.*friend: runs no image tagged bbb222.*` +
+					`messenger: deployment failed: ECS deployment circuit breaker: tasks failed to start.*notifier: no active service in cluster staging.*Nothing was recorded`),
 			},
 			{
-				Config: testAccReleaseConfig(a, `{ messenger = "aaa111" }`, `verify_cluster = "staging"`),
+				Config: testAccReleaseConfig(a, `{ friend = "aaa111" }`, `verify_cluster = "staging"`),
 				Check: func(*terraform.State) error {
 					out, err := ssm.NewFromConfig(cfg).GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/pivot/releases/staging")})
-					if err != nil || !regexp.MustCompile(`"messenger":"aaa111"`).MatchString(aws.ToString(out.Parameter.Value)) {
+					if err != nil || !regexp.MustCompile(`"friend":"aaa111"`).MatchString(aws.ToString(out.Parameter.Value)) {
 						return fmt.Errorf("release parameter: %v %w", out, err)
 					}
 					return nil
 				},
 			},
-			// After a rollout to a new revision, the new tag verifies.
+			// While a rollout to a new revision runs, two deployments do.
+			{
+				PreConfig:   func() { deploy("friend", "friend", "ccc333", runnable) },
+				Config:      testAccReleaseConfig(a, `{ friend = "ccc333" }`, `verify_cluster = "staging"`),
+				ExpectError: svcExpectError(`Release Not Verified.*friend: not steady \(2 deployments`),
+			},
+			// Once it completed, the new tag verifies.
 			{
 				PreConfig: func() {
-					td2, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
-						Family: aws.String("staging-messenger"), RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
-						NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
-						ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("123.dkr.ecr.us-east-1.amazonaws.com/pivot/messenger:ccc333"), Essential: aws.Bool(true)}},
-					})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if _, err := client.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("staging"), Service: aws.String("messenger"), TaskDefinition: td2.TaskDefinition.TaskDefinitionArn}); err != nil {
-						t.Fatal(err)
-					}
+					until("friend's rollout to ccc333", func(r map[string]release.Running) bool { return r["friend"].Steady && r["friend"].App == "ccc333" })
 				},
-				Config: testAccReleaseConfig(a, `{ messenger = "ccc333" }`, `verify_cluster = "staging"`),
+				Config: testAccReleaseConfig(a, `{ friend = "ccc333" }`, `verify_cluster = "staging"`),
 			},
 		},
 	})

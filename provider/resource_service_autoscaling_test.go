@@ -69,11 +69,10 @@ func TestAccServiceAutoscaling_lifecycle(t *testing.T) {
 	env := ecsdeploytest.NewEnv(t, cfg, "staging")
 	in := svcInspector{t: t, cfg: cfg, env: env}
 
-	// moto reports one running task (MOTO_ECS_SERVICE_RUNNING) whatever
-	// the count, so these deployments do not wait for steady state.
+	// Each deployment waits for steady state: as many tasks running and
+	// healthy as the service's desired count, whoever set it.
 	scaled := svcTestService{Extra: `
   desired_count = 1
-  deployment    = { wait_for_steady_state = false }
   autoscaling = {
     min_capacity = 2
     max_capacity = 4
@@ -85,7 +84,6 @@ func TestAccServiceAutoscaling_lifecycle(t *testing.T) {
 `}
 	changed := svcTestService{Tag: "bbb222", Extra: `
   desired_count = 1
-  deployment    = { wait_for_steady_state = false }
   autoscaling = {
     min_capacity       = 1
     max_capacity       = 6
@@ -97,7 +95,6 @@ func TestAccServiceAutoscaling_lifecycle(t *testing.T) {
 `}
 	removed := svcTestService{Tag: "bbb222", Extra: `
   desired_count = 1
-  deployment    = { wait_for_steady_state = false }
 `}
 	setCount := func(n int32) {
 		if _, err := ecs.NewFromConfig(cfg).UpdateService(context.Background(), &ecs.UpdateServiceInput{
@@ -106,6 +103,8 @@ func TestAccServiceAutoscaling_lifecycle(t *testing.T) {
 			t.Fatalf("scale out of band: %v", err)
 		}
 	}
+	var td string
+	revision := func() string { return td }
 	desired := func(want int32) error {
 		svc, err := in.service("messenger")
 		if err != nil || svc == nil {
@@ -114,7 +113,8 @@ func TestAccServiceAutoscaling_lifecycle(t *testing.T) {
 		if svc.DesiredCount != want {
 			return fmt.Errorf("desired count %d, want %d", svc.DesiredCount, want)
 		}
-		return nil
+		td = aws.ToString(svc.TaskDefinition)
+		return in.runningTasks("messenger", int(want), revision)(nil)
 	}
 
 	resource.Test(t, resource.TestCase{

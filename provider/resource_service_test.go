@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -30,13 +31,18 @@ import (
 
 const (
 	svcTestAddr = "pivot_service.test"
-	svcTestRepo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/messenger"
+	// svcTestRepo is friend's image: the acceptance tests' AWS endpoint is
+	// the local ECS runtime's proxy, which runs the services' tasks as the
+	// tree's friend binary, so what they deploy really starts.
+	svcTestRepo = ecsdeploytest.RunnableRepository
 )
 
 // svcTestService is one pivot_service block in a test configuration.
 type svcTestService struct {
-	Name    string
-	Tag     string
+	Name string
+	Tag  string
+	// Env is added to ecsdeploytest.RunnableEnv, which the tasks need to
+	// start (a key given here wins).
 	Env     map[string]string
 	Secrets []string
 	// Extra is HCL added inside the block.
@@ -81,18 +87,14 @@ resource "pivot_service" %[1]q {
     security_groups = [%[8]q]
   }
 `, label, name, cluster, env.Namespace, svcTestRepo, tag, env.Subnet, env.SecurityGroup)
-	if s.Env != nil {
-		keys := make([]string, 0, len(s.Env))
-		for k := range s.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteString("  env = {\n")
-		for _, k := range keys {
-			fmt.Fprintf(&b, "    %q = %q\n", k, s.Env[k])
-		}
-		b.WriteString("  }\n")
+	envs := ecsdeploytest.RunnableEnv()
+	maps.Copy(envs, s.Env)
+	keys := slices.Sorted(maps.Keys(envs))
+	b.WriteString("  env = {\n")
+	for _, k := range keys {
+		fmt.Fprintf(&b, "    %q = %q\n", k, envs[k])
 	}
+	b.WriteString("  }\n")
 	if s.Secrets != nil {
 		fmt.Fprintf(&b, "  secrets = [%s]\n", svcHCLList(s.Secrets))
 	}
@@ -292,7 +294,7 @@ func (i svcInspector) inspectCreated(*terraform.State) error {
 		"ReadOwnSecrets":    {"arn:aws:ssm:us-east-1:" + acct + ":parameter/staging/messenger/*"},
 		"DecryptOwnSecrets": {"arn:aws:kms:us-east-1:" + acct + ":key/*"},
 		"ECRAuth":           {"*"},
-		"PullOwnImage":      {"arn:aws:ecr:us-east-1:123456789012:repository/messenger"},
+		"PullOwnImage":      {"arn:aws:ecr:us-east-1:123456789012:repository/friend"},
 		"WriteOwnLogs":      {"arn:aws:logs:us-east-1:" + acct + ":log-group:/pivot/staging/messenger:*"},
 	}
 	if err := svcPolicyGrants(exec, wantExec); err != nil {
@@ -743,8 +745,9 @@ func TestAccService_steadyStateTimeout(t *testing.T) {
 	cfg := a.Config(t)
 	env := ecsdeploytest.NewEnv(t, cfg, "staging")
 	in := svcInspector{t: t, cfg: cfg, env: env}
-	// moto reports one running task (MOTO_ECS_SERVICE_RUNNING) for a new
-	// service, so three desired tasks never all run.
+	// The tasks start at once, but the container health check first runs
+	// an interval (15s) after start, so within 10s none is healthy and the
+	// rollout cannot complete.
 	extra := `
   desired_count = 3
   deployment    = { timeout = "10s" }
@@ -754,8 +757,115 @@ func TestAccService_steadyStateTimeout(t *testing.T) {
 		CheckDestroy:             in.nothingLeft("messenger"),
 		Steps: []resource.TestStep{{
 			Config:      testAccServiceConfig(a, env, svcTestService{Extra: extra}),
-			ExpectError: svcExpectError(`Service Did Not Reach Steady State.*service messenger in cluster staging did not reach steady state within 10s: 1 of 3 tasks running`),
+			ExpectError: svcExpectError(`Service Did Not Reach Steady State.*service messenger in cluster staging did not reach steady state within 10s: [0-3] of 3 tasks running, 1 deployment\(s\), rollout IN_PROGRESS`),
 		}},
+	})
+}
+
+// svcTasks returns the service's tasks with the given desired status, as
+// ECS describes them (the local ECS runtime's, through its proxy).
+func (i svcInspector) tasks(name string, desired ecstypes.DesiredStatus) ([]ecstypes.Task, error) {
+	ctx := context.Background()
+	client := ecs.NewFromConfig(i.cfg)
+	list, err := client.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(i.env.Cluster), ServiceName: aws.String(name), DesiredStatus: desired})
+	if err != nil || len(list.TaskArns) == 0 {
+		return nil, err
+	}
+	out, err := client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(i.env.Cluster), Tasks: list.TaskArns})
+	if err != nil {
+		return nil, err
+	}
+	return out.Tasks, nil
+}
+
+// runningTasks checks that exactly want tasks of revision taskDef run and
+// pass their container health check.
+func (i svcInspector) runningTasks(name string, want int, taskDef func() string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		tasks, err := i.tasks(name, ecstypes.DesiredStatusRunning)
+		if err != nil {
+			return err
+		}
+		if len(tasks) != want {
+			return fmt.Errorf("%d tasks of %s running, want %d", len(tasks), name, want)
+		}
+		for _, tk := range tasks {
+			if aws.ToString(tk.LastStatus) != "RUNNING" || tk.HealthStatus != ecstypes.HealthStatusHealthy || aws.ToString(tk.TaskDefinitionArn) != taskDef() {
+				return fmt.Errorf("task %s: %s, %s, revision %s; want RUNNING, HEALTHY, %s",
+					aws.ToString(tk.TaskArn), aws.ToString(tk.LastStatus), tk.HealthStatus, aws.ToString(tk.TaskDefinitionArn), taskDef())
+			}
+		}
+		svc, err := i.service(name)
+		if err != nil || svc == nil || svc.RunningCount != int32(want) || svc.PendingCount != 0 || len(svc.Deployments) != 1 {
+			return fmt.Errorf("service %s not steady with %d running: %+v, %v", name, want, svc, err)
+		}
+		return nil
+	}
+}
+
+// Deployed means running: desired_count = 2 is steady only once two tasks
+// run and pass their health check; a revision whose app refuses its
+// environment at start-up fails the apply with the tasks' stop reasons and
+// the circuit breaker's rollback, and the previous revision keeps running.
+func TestAccService_runsTasks(t *testing.T) {
+	t.Parallel()
+	a := acctest.NewAWS(t)
+	cfg := a.Config(t)
+	env := ecsdeploytest.NewEnv(t, cfg, "staging")
+	in := svcInspector{t: t, cfg: cfg, env: env}
+	two := svcTestService{Extra: "\n  desired_count = 2\n"}
+	// friend refuses a JWT key that is not a PEM RSA public key, exiting 2.
+	broken := two
+	broken.Tag = "bbb222"
+	broken.Env = map[string]string{"JWT_RS256_PUBLIC_KEY": "not a key"}
+	var firstTD string
+	first := func() string { return firstTD }
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		CheckDestroy:             in.nothingLeft("messenger"),
+		Steps: []resource.TestStep{
+			{
+				Config: testAccServiceConfig(a, env, two),
+				Check: resource.ComposeTestCheckFunc(
+					func(s *terraform.State) error {
+						firstTD = s.RootModule().Resources[svcTestAddr].Primary.Attributes["task_definition_arn"]
+						return nil
+					},
+					in.runningTasks("messenger", 2, first),
+				),
+			},
+			{
+				Config: testAccServiceConfig(a, env, broken),
+				ExpectError: svcExpectError(`Service Deployment Rolled Back.*deployment of service messenger in cluster staging failed and the circuit breaker rolled it back: ` +
+					`ECS deployment circuit breaker: tasks failed to start. Rolling back to \S+:task-definition/staging-messenger:1.*Stopped tasks:.*` +
+					`Essential container in task exited \(app: exit 2`),
+			},
+			// The rollback left revision 1 running, which is what the
+			// configuration asks for again.
+			{
+				Config: testAccServiceConfig(a, env, two),
+				Check: resource.ComposeTestCheckFunc(
+					in.runningTasks("messenger", 2, first),
+					func(*terraform.State) error {
+						stopped, err := in.tasks("messenger", ecstypes.DesiredStatusStopped)
+						if err != nil {
+							return err
+						}
+						failed := 0
+						for _, tk := range stopped {
+							if strings.HasSuffix(aws.ToString(tk.TaskDefinitionArn), ":2") && aws.ToString(tk.StoppedReason) == "Essential container in task exited" &&
+								tk.StopCode == ecstypes.TaskStopCodeEssentialContainerExited {
+								failed++
+							}
+						}
+						if failed < 3 {
+							return fmt.Errorf("%d stopped tasks of revision 2 say their app exited, want the circuit breaker's 3 at least", failed)
+						}
+						return nil
+					},
+				),
+			},
+		},
 	})
 }
 
@@ -870,7 +980,7 @@ func TestAccService_validation(t *testing.T) {
 		{"calls itself", svcTestService{Extra: `calls = ["messenger"]`}, `Service Calls Itself.*messenger lists itself in calls`},
 		{"calls a bad name", svcTestService{Extra: `calls = ["Friend"]`}, `Invalid Called Service.*"Friend" is not a service name`},
 		{"required env", svcTestService{Extra: `required_env = ["NATS_URL"]`}, `Required Environment Variable Not Set.*Service messenger requires NATS_URL, but environment staging provides it from none of env, secrets`},
-		{"env schema", svcTestService{Extra: `env_schema_json = jsonencode([{ name = "STAGE", required = true }, { name = "PORT", required = true }])`}, `Required Environment Variable Not Set.*Service messenger requires STAGE`},
+		{"env schema", svcTestService{Extra: `env_schema_json = jsonencode([{ name = "DATABASE_URL", required = true }, { name = "PORT", required = true }])`}, `Required Environment Variable Not Set.*Service messenger requires DATABASE_URL`},
 		{"env schema json", svcTestService{Extra: `env_schema_json = "{\"name\": \"X\"}"`}, `Invalid Env Schema.*not a JSON array`},
 		{"health interval", svcTestService{Extra: `health_check = { interval = 1 }`}, `Invalid Health Check Setting.*health_check.interval is 1; ECS accepts 5 to 300`},
 		{"health timeout", svcTestService{Extra: `health_check = { timeout = 1 }`}, `Invalid Health Check Setting.*health_check.timeout is 1; ECS accepts 2 to 60`},

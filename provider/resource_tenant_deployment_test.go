@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/pivotapp/platform/internal/acctest"
+	"github.com/pivotapp/platform/internal/ecsdeploy/ecsdeploytest"
 )
 
 // tenantAWS is a tenant's account as the test sees it.
@@ -51,24 +54,41 @@ provider "pivot" {
 
 locals {
   images = %[3]s
-  services = {
+  # Both services run friend's image, which the local ECS runtime behind
+  # the tests' endpoint runs as the tree's friend binary; run_env is what it
+  # needs to start, under each service's own env.
+  run_env = %[6]s
+  declared = {
     messenger = {
-      image_repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pivot/messenger"
+      image_repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pivot/friend"
       cpu              = 256
       memory           = 512
       ports            = [{ name = "grpc", container_port = 8080, protocol = "grpc" }]
       env              = { LOG_LEVEL = "info" }
     }
     notifier = {
-      image_repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pivot/notifier"
+      image_repository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pivot/friend"
       cpu              = 256
       memory           = 512
       ports            = [{ name = "http", container_port = 8080, protocol = "http" }]
     }
   }
+  services = { for name, svc in local.declared : name => merge(svc, { env = merge(local.run_env, try(svc.env, {})) }) }
 }
 %[2]s
-`, a.Endpoint, strings.Join(entries, "\n"), images, protection, allowList)
+`, a.Endpoint, strings.Join(entries, "\n"), images, protection, allowList, tenantRunEnv())
+}
+
+// tenantRunEnv renders ecsdeploytest.RunnableEnv as an HCL object.
+func tenantRunEnv() string {
+	env := ecsdeploytest.RunnableEnv()
+	var b strings.Builder
+	b.WriteString("{\n")
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		fmt.Fprintf(&b, "    %s = %q\n", k, env[k])
+	}
+	b.WriteString("  }")
+	return b.String()
 }
 
 // tagsIn returns the image tag each ECS service in a tenant's cluster runs.
@@ -219,8 +239,8 @@ func TestAccTenantDeployment_validation(t *testing.T) {
 			{
 				Config: strings.Replace(testAccTenantsConfig(platform, map[string]string{"acme": "111111111111"}, `{ messenger = "a", notifier = "a" }`, true),
 					`env              = { LOG_LEVEL = "info" }`, `env              = { LOG_LEVEL = "info" }
-      required_env     = ["LOG_LEVEL", "JWT_AUDIENCE"]`, 1),
-				ExpectError: acctest.ErrorText("Required Environment Variable Not Set", "Tenant acme", "Service messenger requires JWT_AUDIENCE"),
+      required_env     = ["LOG_LEVEL", "DATABASE_URL"]`, 1),
+				ExpectError: acctest.ErrorText("Required Environment Variable Not Set", "Tenant acme", "Service messenger requires DATABASE_URL"),
 			},
 			{
 				Config:      testAccTenantsConfig(platform, map[string]string{"Acme": "111111111111"}, `{ messenger = "a", notifier = "a" }`, true),

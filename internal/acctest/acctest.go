@@ -1,12 +1,16 @@
 // Package acctest is the harness for acceptance and end-to-end tests. It
-// starts the local platform stack for a test package (one moto and one
-// PostgreSQL per package, one nats-server and one Cloudflare emulator per
-// test), hands out protocol-6 provider factories, and points
-// terraform-plugin-testing at the project's pinned ./bin/terraform.
+// starts the local platform stack for a test package (one moto, one local
+// ECS runtime with its proxy in front of moto, and one PostgreSQL per
+// package; one nats-server and one Cloudflare emulator per test), hands out
+// protocol-6 provider factories, and points terraform-plugin-testing at the
+// project's pinned ./bin/terraform.
 //
 // Tests share moto but never its state: each test acts in an AWS account of
 // its own, reached by assume-role, which isolates parallel tests the way a
-// reset would isolate serial ones.
+// reset would isolate serial ones. Their AWS endpoint is the runtime's
+// proxy: an ECS service a test creates runs its tasks as local processes,
+// and what ECS reports about them (counts, deployments, tasks and their
+// stop reasons) comes from those processes.
 package acctest
 
 import (
@@ -27,6 +31,7 @@ import (
 	"github.com/pivotapp/platform/internal/awsx"
 	"github.com/pivotapp/platform/internal/cfemu"
 	"github.com/pivotapp/platform/internal/localstack"
+	"github.com/pivotapp/platform/internal/localstack/ecsrt"
 )
 
 // RepoRoot is the folder holding go.mod.
@@ -43,6 +48,12 @@ var shared struct {
 	moto     *localstack.Moto
 	motoErr  error
 
+	ecsOnce  sync.Once
+	ecs      *ecsrt.Runtime
+	ecsProxy *ecsrt.Proxy
+	ecsDir   string
+	ecsErr   error
+
 	pgOnce sync.Once
 	pg     *localstack.Postgres
 	pgDir  string
@@ -57,6 +68,13 @@ func Main(m *testing.M) {
 	}
 	_ = os.Setenv("CHECKPOINT_DISABLE", "1")
 	code := m.Run()
+	if shared.ecsProxy != nil {
+		_ = shared.ecsProxy.Close()
+	}
+	if shared.ecs != nil {
+		shared.ecs.Stop()
+		os.RemoveAll(shared.ecsDir)
+	}
 	if shared.moto != nil {
 		shared.moto.Stop()
 	}
@@ -77,6 +95,35 @@ func Moto(t testing.TB) *localstack.Moto {
 		t.Fatalf("start moto: %v", shared.motoErr)
 	}
 	return shared.moto
+}
+
+// ECS returns the package's local ECS runtime and its proxy in front of
+// the package's moto, starting them on first use. The runtime runs every
+// ACTIVE service's tasks as processes built from the repository's
+// services; without root it runs none, and their tasks stop saying so.
+func ECS(t testing.TB) (*ecsrt.Runtime, *ecsrt.Proxy) {
+	t.Helper()
+	m := Moto(t)
+	shared.ecsOnce.Do(func() {
+		// Not t.TempDir: the runtime outlives the test that starts it.
+		shared.ecsDir, shared.ecsErr = os.MkdirTemp("", "pivot-acc-ecs-")
+		if shared.ecsErr != nil {
+			return
+		}
+		rt := ecsrt.New(ecsrt.Options{
+			MotoEndpoint: m.Endpoint, Region: localstack.Region, AccessKey: localstack.AccessKeyID, SecretKey: localstack.SecretAccessKey,
+			SourceDir: RepoRoot(), Dir: shared.ecsDir,
+		})
+		if shared.ecsErr = rt.Start(context.Background()); shared.ecsErr != nil {
+			return
+		}
+		shared.ecs = rt
+		shared.ecsProxy, shared.ecsErr = ecsrt.StartProxy(rt)
+	})
+	if shared.ecsErr != nil {
+		t.Fatalf("start local ECS runtime: %v", shared.ecsErr)
+	}
+	return shared.ecs, shared.ecsProxy
 }
 
 // Postgres returns the package's PostgreSQL cluster, starting it on first use.
@@ -138,16 +185,19 @@ func RoleARN(account string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:role/pivot-acc", account)
 }
 
-// AWS is one test's view of moto: its own account.
+// AWS is one test's view of the local AWS: its own account.
 type AWS struct {
+	// Endpoint is the ECS runtime's proxy in front of moto.
 	Endpoint  string
 	AccountID string
 }
 
-// NewAWS gives a test a fresh account on the package's moto server.
+// NewAWS gives a test a fresh account on the package's moto server, reached
+// through the package's ECS runtime proxy.
 func NewAWS(t testing.TB) AWS {
 	t.Helper()
-	return AWS{Endpoint: Moto(t).Endpoint, AccountID: NewAccountID(t)}
+	_, proxy := ECS(t)
+	return AWS{Endpoint: proxy.URL, AccountID: NewAccountID(t)}
 }
 
 // ProviderBlock renders the aws block of a provider configuration that acts

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,19 +38,23 @@ func needMoto(t *testing.T) {
 	}
 }
 
-func testSpec(env ecsdeploytest.Env) ecsdeploy.Spec {
+func testSpec(e ecsdeploytest.Env) ecsdeploy.Spec {
+	env := ecsdeploytest.RunnableEnv()
+	env["LOG_LEVEL"] = "info"
 	return ecsdeploy.Spec{
-		Name: "messenger", Environment: "staging", Cluster: env.Cluster, Namespace: env.Namespace,
-		Image: ecsdeploy.Image{Repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/messenger", Tag: "abc123"},
+		Name: "messenger", Environment: "staging", Cluster: e.Cluster, Namespace: e.Namespace,
+		// Friend's image, which the local ECS runtime behind the tests'
+		// endpoint runs as the tree's friend binary, with what it needs.
+		Image: ecsdeploy.Image{Repository: ecsdeploytest.RunnableRepository, Tag: "abc123"},
 		CPU:   256, Memory: 512,
 		Ports:        []ecsdeploy.Port{{Name: "grpc", ContainerPort: 8080, Protocol: "grpc"}},
 		DesiredCount: 1,
-		Env:          map[string]string{"LOG_LEVEL": "info"},
+		Env:          env,
 		Secrets:      []string{"JWT_KEY"},
 		HealthCheck:  ecsdeploy.HealthCheck{StartPeriod: 30},
 		Logging:      ecsdeploy.Logging{RetentionDays: 30},
 		Tracing:      ecsdeploy.Tracing{OTLPEndpoint: "http://otel-collector.staging.pivot.local:4318"},
-		Network:      ecsdeploy.Network{Subnets: []string{env.Subnet}, SecurityGroups: []string{env.SecurityGroup}},
+		Network:      ecsdeploy.Network{Subnets: []string{e.Subnet}, SecurityGroups: []string{e.SecurityGroup}},
 	}
 }
 
@@ -199,8 +204,9 @@ func TestWaitForSteadyState_timesOut(t *testing.T) {
 	ctx := context.Background()
 	ecsdeploytest.PutSecret(t, cfg, "/staging/messenger/JWT_KEY", "s3cret")
 	spec := testSpec(env)
-	// moto reports MOTO_ECS_SERVICE_RUNNING (1) task for a new service, so
-	// three desired tasks never come up: the wait must give up on time.
+	// The tasks start at once, but their container health check first runs
+	// an interval (15s) after start, so within 10s no task is healthy and
+	// the rollout cannot complete: the wait must give up on time.
 	spec.DesiredCount = 3
 	spec.Deployment.Timeout = 10 * time.Second
 	start := time.Now()
@@ -215,7 +221,7 @@ func TestWaitForSteadyState_timesOut(t *testing.T) {
 	if d == nil || d.ServiceARN == "" {
 		t.Fatalf("a failed wait must still report what exists: %+v", d)
 	}
-	if !strings.Contains(err.Error(), "1 of 3 tasks running") {
+	if !regexp.MustCompile(`[0-3] of 3 tasks running, 1 deployment\(s\), rollout IN_PROGRESS`).MatchString(err.Error()) {
 		t.Fatalf("error does not say what was seen: %v", err)
 	}
 }

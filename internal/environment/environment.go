@@ -207,24 +207,24 @@ func (m *Manager) convergePlatformServices(ctx context.Context, spec Spec, param
 		return err
 	}
 	wanted := map[string]bool{}
-	var deployed []string
+	var names []string
 	for _, want := range platformServices(spec, params) {
 		wanted[want.Name] = true
+		names = append(names, want.Name)
 		var cur *platformService
 		if h, ok := have[want.Name]; ok {
 			cur = &h
 		}
-		did, err := m.applyPlatformService(ctx, spec, want, cur, net, nsARN, role, created)
-		if err != nil {
+		if _, err := m.applyPlatformService(ctx, spec, want, cur, net, nsARN, role, created); err != nil {
 			return err
 		}
-		if did {
-			deployed = append(deployed, want.Name)
-		}
 	}
-	// Services deployed into the environment next need the collector and
-	// NATS running, not merely accepted by ECS.
-	if err := m.waitPlatformServices(ctx, NamesOf(spec.Name).Cluster(), deployed); err != nil {
+	// Services deployed into the environment next, and the streams put
+	// into its managed NATS, need the collector and NATS running, not
+	// merely accepted by ECS. That holds for those this apply left as
+	// they were too: an interrupted apply may have created them a moment
+	// ago, their first tasks still starting.
+	if err := m.waitPlatformServices(ctx, NamesOf(spec.Name).Cluster(), names); err != nil {
 		return err
 	}
 	for name := range have {

@@ -41,7 +41,9 @@ func newManager(t *testing.T) (*environment.Manager, aws.Config) {
 	t.Helper()
 	cfg := acctest.NewAWS(t).Config(t)
 	m := environment.New(cfg)
-	m.PollInterval, m.Timeout = 10*time.Millisecond, 30*time.Second
+	// The platform services' tasks run on the local ECS runtime behind the
+	// tests' endpoint: a rollout waits for its new tasks' health checks.
+	m.PollInterval, m.Timeout = 10*time.Millisecond, 3*time.Minute
 	return m, cfg
 }
 

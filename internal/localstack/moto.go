@@ -25,9 +25,6 @@ type Moto struct {
 type MotoOptions struct {
 	Port    int    // 0 picks a free port
 	LogFile string // empty discards output
-	// RunningTasks is what moto reports as each ECS service's running count
-	// (MOTO_ECS_SERVICE_RUNNING); without it services never look steady.
-	RunningTasks int
 }
 
 // MotoBinary locates moto_server, the console script of moto[server].
@@ -66,13 +63,9 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 
 func startMoto(ctx context.Context, bin string, port int, opts MotoOptions) (*Moto, error) {
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	running := opts.RunningTasks
-	if running == 0 {
-		running = 1
-	}
-	cmd.Env = append(os.Environ(),
-		"MOTO_ECS_SERVICE_RUNNING="+strconv.Itoa(running),
-	)
+	// Moto runs no task and reports none running; the local ECS runtime
+	// (ecsrt) in front of it answers what runs.
+	cmd.Env = os.Environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if opts.LogFile != "" {
 		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

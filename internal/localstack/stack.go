@@ -44,7 +44,8 @@ type Options struct {
 	// Skip* leave a component out, for callers that need only part.
 	SkipPostgres bool
 	// SourceDir is the repository the local ECS runtime builds the service
-	// binaries from; empty runs no ECS runtime (moto alone answers ECS).
+	// binaries from; empty runs no ECS runtime: moto alone answers ECS, runs
+	// no task and reports none running, so no service becomes steady.
 	SourceDir string
 	// Faults, when set, puts a fault-injecting endpoint in front of AWS:
 	// throttling, server errors and eventual consistency, as AWS has them.

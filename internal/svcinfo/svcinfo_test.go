@@ -24,7 +24,10 @@ func deploy(t *testing.T, env ecsdeploytest.Env, c *ecsdeploy.Client, tag string
 	t.Helper()
 	spec := ecsdeploy.Spec{
 		Name: "messenger", Environment: "staging", Cluster: env.Cluster, Namespace: env.Namespace,
-		Image: ecsdeploy.Image{Repository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/messenger", Tag: tag},
+		// Friend's image, which the local ECS runtime behind the tests'
+		// endpoint runs, with what it needs to start.
+		Image: ecsdeploy.Image{Repository: ecsdeploytest.RunnableRepository, Tag: tag},
+		Env:   ecsdeploytest.RunnableEnv(),
 		CPU:   256, Memory: 512, DesiredCount: 1,
 		Ports:   []ecsdeploy.Port{{Name: "grpc", ContainerPort: 8080, Protocol: "grpc"}},
 		Network: ecsdeploy.Network{Subnets: []string{env.Subnet}, SecurityGroups: []string{env.SecurityGroup}},
@@ -72,10 +75,9 @@ func TestStatus(t *testing.T) {
 	if st.Revision != "staging-messenger:2" || st.Tag != "bbb222" || st.ReleaseTag != "aaa111" {
 		t.Fatalf("after the bump: %+v", st)
 	}
-	// moto keeps the first deployment's revision after an update (the
-	// local runtime's proxy reports the new one), so only its presence is
-	// checked here.
-	if len(st.Deployments) == 0 || st.Deployments[0].Status != "PRIMARY" {
+	// The deployments are the local ECS runtime's (moto alone keeps the
+	// first deployment's revision after an update): the bump's completed.
+	if len(st.Deployments) != 1 || st.Deployments[0].Status != "PRIMARY" || st.Deployments[0].Revision != "staging-messenger:2" || st.Deployments[0].Running != 1 {
 		t.Fatalf("deployments = %+v", st.Deployments)
 	}
 

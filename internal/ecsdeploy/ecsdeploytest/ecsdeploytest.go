@@ -146,3 +146,36 @@ func ec2Query(ctx context.Context, cfg aws.Config, q url.Values) (string, error)
 	}
 	return string(b), nil
 }
+
+// RunnableRepository is the image repository of the service tests deploy.
+// The local ECS runtime runs an image as the tree's service of the same
+// name, so tasks of this repository really start: friend, the service that
+// runs with the least (no database, no NATS). RunnableEnv is what it needs.
+const RunnableRepository = "123456789012.dkr.ecr.us-east-1.amazonaws.com/friend"
+
+// RunnableEnv is the plain environment friend starts with. Its readiness
+// (/health, which the default container health check asks) probes
+// messenger's liveness, so MESSENGER_URL points at friend's own port: the
+// health check passes when the process serves, and fails when it does not.
+// The token key is RS256's public key, which is not a secret, so a test
+// is free to choose its secrets.
+func RunnableEnv() map[string]string {
+	return map[string]string{
+		"STAGE":                "staging",
+		"MESSENGER_URL":        "http://localhost:8080",
+		"JWT_AUDIENCE":         "pivot-tests",
+		"JWT_RS256_PUBLIC_KEY": runnablePublicKey,
+	}
+}
+
+// runnablePublicKey is a 2048-bit RSA public key no test signs with.
+const runnablePublicKey = `-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu1OXYg9o0UVLf7EEWRAh
+iD8Yy0LKNSXAqJ7tSxWlPF/G69JZ0MapmIyrqZ5a0lGSmXbf82d1xtlYOquLl6r8
+MTmzJRcfRlWBGG9Cn4QE7b7Uef0DSnQ2ikLSPLxdNKIB/VqFNOAzljMLUx6hEdnF
+1nEey2OOYrl3PHSQIWL4q4SJtl05j6Em3jZ88aWKYulCQ5zwpRinHL/s/P8U+w2T
+q6WsTefaTxUgA1nhG7//LYcYKicVzmajhnlR9nm5gnegDrlhY4GfsmBL1tIVlrfG
+A0muq2ZoWLqGiAjQ8w9jLBeYZx6dmrPFzULbHUVnSYG7GxPHEqplrmIo+tyOSH+H
+/QIDAQAB
+-----END PUBLIC KEY-----
+`
