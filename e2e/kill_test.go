@@ -46,7 +46,7 @@ import (
 // PIVOT_KILL_POINTS sets the number of points (default 12: about a minute
 // when moto alone answered ECS; on the local ECS runtime each point's
 // apply waits for real tasks, and the test took about 17 minutes on a
-// loaded 2-core machine).
+// loaded 2-core machine, TestKillTenantApplyConverges 20-26).
 func TestKillAnywhereConverges(t *testing.T) {
 	t.Parallel() // its own stack; the runtime tests run alone before
 	if _, err := os.Stat(terraformBinary()); err != nil {
