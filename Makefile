@@ -7,7 +7,7 @@ export PATH  := $(BIN):$(PATH)
 export CHECKPOINT_DISABLE := 1
 GO_PACKAGES  := ./...
 
-.PHONY: tools build install-provider demo demo-down test test-unit test-acc lint generate check-generate bench faults profile clean
+.PHONY: tools build install-provider demo demo-down test test-unit test-acc lint generate check-generate bench faults kill profile clean
 
 tools: ## install pinned tools into ./bin; check moto and PostgreSQL
 	@scripts/tools.sh
@@ -28,7 +28,7 @@ demo-down: build ## stop the local platform stack and remove the demo state
 test: tools lint check-generate check-release test-go ## everything CI runs
 
 test-go: build install-provider ## unit, acceptance (TF_ACC=1) and end-to-end tests
-	TF_ACC=1 go test -count=1 -timeout 25m $(GO_PACKAGES)
+	PIVOT_KILL_POINTS=$${PIVOT_KILL_POINTS:-4} TF_ACC=1 go test -count=1 -timeout 40m $(GO_PACKAGES)
 
 lint: install-provider ## vet, golangci-lint, terraform fmt/validate, actionlint, buf and proto house rules
 	go vet $(GO_PACKAGES)
@@ -52,6 +52,11 @@ faults: tools install-provider ## the release flow (staging, prod, tenants) thro
 	@mkdir -p .pivot
 	PIVOT_E2E_FAULTS="throttle=0.3,5xx=0.05,lost=0.02,role=5s,cluster=5s" TF_ACC=1 go test -count=1 -timeout 40m -run 'TestReleaseFlow$$' -v ./e2e/ > .pivot/faults.log 2>&1; \
 	  rc=$$?; grep -E '^\s*(---|PASS|FAIL|ok)|faults injected|Error:' .pivot/faults.log; echo "full log: .pivot/faults.log"; exit $$rc
+
+kill: tools install-provider ## kill -9 at 12 points of a staging and of a tenant apply (make test runs 4 of each); each must converge and leave nothing
+	@mkdir -p .pivot
+	PIVOT_KILL_POINTS=$${PIVOT_KILL_POINTS:-12} TF_ACC=1 go test -count=1 -timeout 80m -run 'TestKill' -v ./e2e/ > .pivot/kill.log 2>&1; \
+	  rc=$$?; grep -E '^\s*(---|PASS|FAIL|ok)|Error:' .pivot/kill.log; echo "full log: .pivot/kill.log"; exit $$rc
 
 bench: tools install-provider ## benchmarks: each prints a ratio against a baseline measured in the same run
 	@scripts/bench.sh

@@ -43,10 +43,10 @@ import (
 // Cloudflare as they were before: anything the killed apply made outside
 // the state would survive the destroy.
 //
-// PIVOT_KILL_POINTS sets the number of points (default 12: about a minute
-// when moto alone answered ECS; on the local ECS runtime each point's
-// apply waits for real tasks, and the test took about 17 minutes on a
-// loaded 2-core machine, TestKillTenantApplyConverges 20-26).
+// PIVOT_KILL_POINTS sets the number of points (default 12). On the local
+// ECS runtime each point's apply waits for real tasks: 12 points took
+// about 17 minutes on a loaded 2-core machine (TestKillTenantApplyConverges
+// 20-26), so `make test` runs 4 and `make kill` all 12.
 func TestKillAnywhereConverges(t *testing.T) {
 	t.Parallel() // its own stack; the runtime tests run alone before
 	if _, err := os.Stat(terraformBinary()); err != nil {

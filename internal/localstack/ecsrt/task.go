@@ -205,15 +205,16 @@ func (r *Runtime) runTask(t *task) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	hc := app.HealthCheck
+	checked := hc != nil && len(hc.Command) > 0
+	// One update: a scheduling pass between the two would count a task
+	// with a health check as ready before its first check.
 	r.mu.Lock()
-	t.lastStatus, t.startedAt = "RUNNING", time.Now()
+	t.lastStatus, t.startedAt, t.hasHealthCheck = "RUNNING", time.Now(), checked
 	r.mu.Unlock()
 	_ = router // FireLens: the task's output file is what the router would ship
 	unhealthy := make(chan struct{})
-	if hc := app.HealthCheck; hc != nil && len(hc.Command) > 0 {
-		r.mu.Lock()
-		t.hasHealthCheck = true
-		r.mu.Unlock()
+	if checked {
 		go r.healthCheck(ctx, t, ns, hc, argv[0], env, unhealthy)
 	}
 
