@@ -152,11 +152,18 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil {
 		liveTD = prior.TaskDefinitionARN
 	}
-	// The live revision is described rather than compared with the prior
-	// state's spec: after a circuit-breaker rollback the state names the
-	// revision ECS went back to but still holds the spec that failed.
 	switch {
 	case liveTD == "":
+	case !prior.Unmanaged && prior.TaskRoleARN != "" && prior.ExecutionRoleARN != "" && !coalescingDisabled():
+		// Revisions are immutable, and the prior state describes the one it
+		// names (Refresh reads back any other the service was moved to and
+		// marks settings it does not manage): compare with that instead of
+		// describing it again, as a roll-out to many tenants would per
+		// tenant.
+		if res.TaskRoleARN == prior.TaskRoleARN && res.ExecutionRoleARN == prior.ExecutionRoleARN &&
+			SameTaskDefinitionSpec(want, prior.Spec, res.TaskRoleARN, res.ExecutionRoleARN) {
+			tdARN = liveTD
+		}
 	default:
 		have, err := c.taskDefinition(ctx, liveTD)
 		if err != nil && !isNotFound(err) {
@@ -201,20 +208,11 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	}
 
 	started := time.Now()
-	// Failures are judged among deployments since started. An update that
-	// starts no deployment (a count, or nothing) judges none: a deployment
-	// that failed before it, such as the one a rollback just replaced, is
-	// not this update's.
-	judgeSince := started
 	var svc *ecstypes.Service
 	if creating {
 		svc, err = c.createService(ctx, want, tdARN)
 	} else {
-		var deployed bool
-		svc, deployed, err = c.updateService(ctx, want, *priorSpec, tdARN, tdARN != liveTD, late)
-		if !deployed {
-			judgeSince = time.Now().Add(failureSlack)
-		}
+		svc, err = c.updateService(ctx, want, *priorSpec, tdARN, tdARN != liveTD, late)
 	}
 	if err != nil {
 		return nil, err
@@ -231,7 +229,7 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 		TaskRoleARN: res.TaskRoleARN, ExecutionRoleARN: res.ExecutionRoleARN,
 	}
 	if !want.Deployment.SkipWait {
-		if err := c.WaitForSteadyState(ctx, want.Cluster, want.Name, judgeSince, want.Deployment.Timeout); err != nil {
+		if err := c.WaitForSteadyState(ctx, want.Cluster, want.Name, started, want.Deployment.Timeout); err != nil {
 			var de *DeploymentError
 			if errors.As(err, &de) && de.RolledBack {
 				// ECS went back to the previous revision: say so in the
@@ -440,9 +438,9 @@ func (s Spec) createServiceInput(tdARN string) *ecs.CreateServiceInput {
 // late names callees created after the service's current deployment: when
 // nothing else starts a deployment, one is forced so that its tasks
 // resolve them.
-func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool, late []string) (_ *ecstypes.Service, deployed bool, _ error) {
+func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN string, newRevision bool, late []string) (*ecstypes.Service, error) {
 	if want.LaunchType != prior.LaunchType {
-		return nil, false, fmt.Errorf("service %s: launch type cannot change in place (from %s to %s); replace the service", want.Name, prior.LaunchType, want.LaunchType)
+		return nil, fmt.Errorf("service %s: launch type cannot change in place (from %s to %s); replace the service", want.Name, prior.LaunchType, want.LaunchType)
 	}
 	// desiredCount and deploymentConfiguration never start a deployment, so
 	// they are always sent; the rest only when they changed, because sending
@@ -483,13 +481,13 @@ func (c *Client) updateService(ctx context.Context, want, prior Spec, tdARN stri
 	}
 	out, err := c.ecs.UpdateService(ctx, in)
 	if err != nil {
-		return nil, false, fmt.Errorf("update service %s in cluster %s: %w", want.Name, want.Cluster, err)
+		return nil, fmt.Errorf("update service %s in cluster %s: %w", want.Name, want.Cluster, err)
 	}
 	progress(ctx, "updated service", "service", want.Name, "changed", strings.Join(changed, ", "), "desired_count", want.DesiredCount)
 	if err := c.syncServiceTags(ctx, aws.ToString(out.Service.ServiceArn), want.managedTags(), prior.managedTags()); err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return out.Service, len(changed) > 0, nil
+	return out.Service, nil
 }
 
 func (c *Client) syncServiceTags(ctx context.Context, arn string, want, have map[string]string) error {

@@ -110,7 +110,7 @@ func (c *Client) steadyOnce(ctx context.Context, cluster, service string, since 
 func (c *Client) steadyByDeployments(ctx context.Context, cluster, service string, since time.Time) (done bool, status string, ok bool, err error) {
 	list, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{
 		Cluster: aws.String(cluster), Service: aws.String(service),
-		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(since.Add(-failureSlack))},
+		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(since.Add(-5 * time.Second))},
 	}, c.deploymentsProbe)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -139,10 +139,6 @@ func (c *Client) steadyByDeployments(ctx context.Context, cluster, service strin
 	done, status, err = deploymentSteady(cluster, service, newest.Status, aws.ToString(newest.StatusReason))
 	return done, status, true, err
 }
-
-// failureSlack allows for the clock of AWS and ours to differ when telling
-// deployments since a change from older ones.
-const failureSlack = 5 * time.Second
 
 // maxDeploymentsAPIFailures is how many failed ListServiceDeployments calls
 // in a row (throttling aside) make a client stop trying it.
@@ -205,7 +201,7 @@ func (c *Client) steadyByService(ctx context.Context, cluster, service string, s
 func serviceSteady(cluster, service string, svc ecstypes.Service, since time.Time) (done bool, status string, err error) {
 	var primary *ecstypes.Deployment
 	for i, d := range svc.Deployments {
-		if d.RolloutState == ecstypes.DeploymentRolloutStateFailed && !aws.ToTime(d.CreatedAt).Before(since.Add(-failureSlack)) {
+		if d.RolloutState == ecstypes.DeploymentRolloutStateFailed && !aws.ToTime(d.CreatedAt).Before(since.Add(-5*time.Second)) {
 			return false, "", &DeploymentError{
 				Service: service, Cluster: cluster,
 				// With rollback on, ECS starts a new PRIMARY deployment of the
@@ -243,7 +239,7 @@ func (c *Client) stoppedTasks(ctx context.Context, cluster, service string, sinc
 	}
 	var reasons []string
 	for _, t := range out.Tasks {
-		if t.CreatedAt != nil && t.CreatedAt.Before(since.Add(-failureSlack)) {
+		if t.CreatedAt != nil && t.CreatedAt.Before(since.Add(-5*time.Second)) {
 			continue
 		}
 		r := aws.ToString(t.TaskArn)
