@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -841,8 +842,24 @@ func TestAccService_runsTasks(t *testing.T) {
 					`Essential container in task exited \(app: exit 2`),
 			},
 			// The rollback left revision 1 running, which is what the
-			// configuration asks for again.
+			// configuration asks for again. The apply comes once ECS's
+			// rollback has finished, as an operator's would.
 			{
+				PreConfig: func() {
+					api := ecs.NewFromConfig(cfg)
+					deadline := time.Now().Add(3 * time.Minute)
+					for {
+						out, err := api.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String(env.Cluster), Services: []string{"messenger"}})
+						if err == nil && len(out.Services) == 1 && len(out.Services[0].Deployments) == 1 &&
+							out.Services[0].Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted && out.Services[0].RunningCount == 2 {
+							return
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("the rollback did not finish within 3 minutes: %v %+v", err, out)
+						}
+						time.Sleep(time.Second)
+					}
+				},
 				Config: testAccServiceConfig(a, env, two),
 				Check: resource.ComposeTestCheckFunc(
 					in.runningTasks("messenger", 2, first),

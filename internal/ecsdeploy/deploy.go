@@ -152,18 +152,11 @@ func (c *Client) Deploy(ctx context.Context, want Spec, prior *Deployed) (*Deplo
 	if prior != nil {
 		liveTD = prior.TaskDefinitionARN
 	}
+	// The live revision is described rather than compared with the prior
+	// state's spec: after a circuit-breaker rollback the state names the
+	// revision ECS went back to but still holds the spec that failed.
 	switch {
 	case liveTD == "":
-	case !prior.Unmanaged && prior.TaskRoleARN != "" && prior.ExecutionRoleARN != "" && !coalescingDisabled():
-		// Revisions are immutable, and the prior state describes the one it
-		// names (Refresh reads back any other the service was moved to and
-		// marks settings it does not manage): compare with that instead of
-		// describing it again, as a roll-out to many tenants would per
-		// tenant.
-		if res.TaskRoleARN == prior.TaskRoleARN && res.ExecutionRoleARN == prior.ExecutionRoleARN &&
-			SameTaskDefinitionSpec(want, prior.Spec, res.TaskRoleARN, res.ExecutionRoleARN) {
-			tdARN = liveTD
-		}
 	default:
 		have, err := c.taskDefinition(ctx, liveTD)
 		if err != nil && !isNotFound(err) {
