@@ -324,15 +324,9 @@ func (r *Runtime) observe(arn, cluster, name string, desired int, taskDef string
 				d.rollout = ""
 			}
 		}
-		visible := map[string]bool{}
-		for arn, other := range r.services {
-			if !other.deleted && other.account == s.account && other.region == s.region {
-				visible[arn] = true
-			}
-		}
 		s.deployments = append([]*deployment{{
 			id: "ecs-svc/" + strings.ReplaceAll(uuid.NewString(), "-", "")[:19], taskDef: taskDef, desired: desired,
-			createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, visible: visible,
+			createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, visible: r.visibleTo(s),
 		}}, s.deployments...)
 	}
 	if desired != s.desired && len(s.deployments) > 0 {
@@ -525,8 +519,21 @@ func (r *Runtime) circuitBreaker(s *service, d *deployment) {
 	s.updatedAt = now
 	s.deployments = append([]*deployment{{
 		id: "ecs-svc/" + strings.ReplaceAll(uuid.NewString(), "-", "")[:19], taskDef: prev.taskDef, desired: d.desired,
-		createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, rollback: true,
+		createdAt: now, updatedAt: now, rollout: ecstypes.DeploymentRolloutStateInProgress, rollback: true, visible: r.visibleTo(s),
 	}}, s.deployments...)
+}
+
+// visibleTo lists the services whose Service Connect endpoints a
+// deployment of s starting now resolves: those that exist now. Called with
+// r.mu held.
+func (r *Runtime) visibleTo(s *service) map[string]bool {
+	visible := map[string]bool{}
+	for arn, other := range r.services {
+		if !other.deleted && other.account == s.account && other.region == s.region {
+			visible[arn] = true
+		}
+	}
+	return visible
 }
 
 func (r *Runtime) rollback(account, region, cluster, name, taskDef string) {
